@@ -1,0 +1,95 @@
+"""Copier Jinja extension: the reliability model, as template globals and filters.
+
+Templates call `reliability_plan()` for the typed plan of the answers being
+rendered and never compute a number themselves; copier.yml's validators call
+the model's `*_error` functions so the questionnaire rejects exactly what the
+model cannot plan for.
+
+The model is loaded from this template's own checkout by file path, under a
+name unique to that path, so two template versions rendered in one process
+never share a cached module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import pass_context
+from jinja2.ext import Extension
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "pulumi_components" / "reliability"
+
+
+def _load_model() -> Any:
+    name = "groundwork_reliability_" + hashlib.sha256(str(MODEL_DIR).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, MODEL_DIR / "__init__.py", submodule_search_locations=[str(MODEL_DIR)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+model = _load_model()
+
+
+class _IndentDumper(yaml.SafeDumper):
+    """Indent block sequences under their key, as hand-written YAML does."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """Block YAML for plain data or any part of the plan, key order kept."""
+    text = yaml.dump(
+        model.to_config(value), Dumper=_IndentDumper, sort_keys=False, default_flow_style=False, width=100
+    ).rstrip("\n")
+    pad = " " * indent
+    return "\n".join(pad + line if line else line for line in text.splitlines()).lstrip()
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    return json.dumps(model.to_config(value), indent=indent, sort_keys=False)
+
+
+@lru_cache(maxsize=64)
+def _plan(answers_json: str) -> Any:
+    return model.plan_service(model.Answers.from_mapping(json.loads(answers_json)))
+
+
+@pass_context
+def reliability_plan(context: Any) -> Any:
+    """The ServicePlan for the answers in the current render context."""
+    fields = model.Answers.__dataclass_fields__
+    answers = {name: context[name] for name in fields if name in context}
+    return _plan(json.dumps(answers, sort_keys=True, default=list))
+
+
+class GroundworkExtension(Extension):
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        answers = model.answers
+        environment.globals.update(
+            reliability_plan=reliability_plan,
+            sla_error=answers.sla_error,
+            slug_error=answers.slug_error,
+            region_error=answers.region_error,
+            environments_error=answers.environments_error,
+            email_error=answers.email_error,
+            latency_error=answers.latency_error,
+            dr_region_error=answers.dr_region_error,
+            dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
+            aws_regions=sorted(answers.AWS_REGION_AZS),
+        )
+        environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)

@@ -1,0 +1,12 @@
+"""Groundwork's Pulumi components and the reliability model that sizes them.
+
+One component per module; each validates its args before creating anything,
+parents every child to itself and tags every taggable child with the shared
+tags. The reliability model (`reliability/`) is plain Python and imports
+without Pulumi.
+"""
+
+from ._base import ComponentArgsError
+from .network import Network, NetworkArgs
+
+__all__ = ["ComponentArgsError", "Network", "NetworkArgs"]

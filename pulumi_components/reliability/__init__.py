@@ -1,0 +1,29 @@
+"""The reliability model: the questionnaire's answers in, every number that follows out.
+
+Standard library only, so Copier's Jinja extension, the Pulumi components,
+the generated repo's tests and the reliability documents all read the same
+figures. `tiers.py` says what each SLA changes; `plan.py` derives each
+environment; `slo.py` holds the error budgets and burn-rate alerts.
+"""
+
+from .answers import Answers, AnswerError
+from .config import PlanConfigError, from_config, to_config
+from .plan import EnvironmentPlan, ServicePlan, plan_service
+from .slo import BurnRateAlert, Objective
+from .tiers import TIERS, Tier, tier_for
+
+__all__ = [
+    "TIERS",
+    "AnswerError",
+    "Answers",
+    "BurnRateAlert",
+    "EnvironmentPlan",
+    "Objective",
+    "PlanConfigError",
+    "ServicePlan",
+    "Tier",
+    "from_config",
+    "plan_service",
+    "tier_for",
+    "to_config",
+]

@@ -1,0 +1,151 @@
+"""Run a Pulumi program or component under `pulumi.runtime.set_mocks` and capture
+every resource it registers: no CLI, no credentials, no provider plugins.
+
+Shared by this package's tests and by every generated repo's `infra/tests/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.stack import wait_for_rpcs
+
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class CapturedResource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str | None = None
+
+    def get(self, *path: str, default: Any = None) -> Any:
+        value: Any = self.inputs
+        for key in path:
+            if not isinstance(value, Mapping) or key not in value:
+                return default
+            value = value[key]
+        return value
+
+
+class CapturingMocks(pulumi.runtime.Mocks):
+    """Echoes inputs back as state, with an id and an ARN; answers the invokes
+    the components make with plausible values for `region`."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.resources: list[CapturedResource] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(CapturedResource(args.typ, args.name, dict(args.inputs), getattr(args, "parent", None)))
+        state = {
+            "arn": f"arn:aws:mock:{self.region}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{args.name}",
+            "name": args.name,
+            **args.inputs,
+        }
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abcdef"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": "mock"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region}
+        return {}
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+@dataclass
+class ProgramRun:
+    mocks: CapturingMocks
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resources(self) -> list[CapturedResource]:
+        return self.mocks.resources
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return self.mocks.of_type(type_)
+
+
+def _settle() -> None:
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(wait_for_rpcs())
+
+
+def run_with_mocks(
+    build: Callable[[], Any],
+    *,
+    project: str = "test",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    region: str = "us-east-1",
+) -> ProgramRun:
+    """Call `build()` (which creates resources) under fresh mocks and wait for it to settle."""
+    mocks = CapturingMocks(region)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    values = {"aws:region": region, **(config or {})}
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
+    )
+    build()
+    _settle()
+    return ProgramRun(mocks)
+
+
+def stack_config(stack_file: Path) -> dict[str, Any]:
+    """The `config:` block of a Pulumi.<stack>.yaml."""
+    import yaml
+
+    return dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+
+
+def run_program(program_dir: Path, *, project: str, stack: str, config: Mapping[str, Any]) -> ProgramRun:
+    """Run `program_dir/__main__.py` as `pulumi up` would, under mocks."""
+    region = str(config.get("aws:region", "us-east-1"))
+    outputs: dict[str, Any] = {}
+    export = pulumi.export
+
+    def record(name: str, value: Any) -> None:
+        outputs[name] = value
+        export(name, value)
+
+    def build() -> None:
+        sys.path.insert(0, str(program_dir))
+        pulumi.export = record
+        try:
+            runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = export
+            sys.path.remove(str(program_dir))
+
+    run = run_with_mocks(build, project=project, stack=stack, config=config, region=region)
+    run.outputs = outputs
+    return run
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Every nested value of a resource's inputs (for searches such as 'no plaintext secret')."""
+    yield value
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from walk(item)
