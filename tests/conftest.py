@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +22,35 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# What Copier reads of this repository: the questionnaire, its extension, the template and
+# the components it vendors.
+TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template")
+
+
+@cache
+def template_snapshot() -> Path:
+    """A copy of the template parts of this checkout, as they are now (uncommitted
+    changes included), outside git: Copier renders a plain folder without cloning it,
+    which keeps a matrix of renders fast. Taken once per test process."""
+    snapshot = Path(tempfile.mkdtemp(prefix="groundwork-template-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for part in TEMPLATE_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, snapshot / part, symlinks=True, ignore=ignore)
+        else:
+            shutil.copy2(source, snapshot / part)
+    return snapshot
+
+
 def render(dst: Path, **answers: Any) -> Path:
-    """Render this checkout (uncommitted changes included) into `dst` with `answers`
-    on top of the questionnaire's defaults."""
+    """Render this checkout into `dst` with `answers` on top of the questionnaire's defaults."""
     run_copy(
-        str(ROOT),
+        str(template_snapshot()),
         dst,
         data={**DEFAULTS, **answers},
         defaults=True,
         unsafe=True,  # the template loads its Jinja extension
-        vcs_ref="HEAD",
         quiet=True,
     )
     return dst

@@ -1,0 +1,276 @@
+"""The reliability model: budgets, the burn-rate table, tiers, and that more SLA never weakens anything."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pulumi_components.reliability import (
+    TIERS,
+    Answers,
+    AnswerError,
+    PlanConfigError,
+    from_config,
+    plan_service,
+    tier_for,
+    to_config,
+)
+from pulumi_components.reliability.answers import slugify
+from pulumi_components.reliability.slo import availability_objective, duration_seconds, latency_buckets_seconds
+
+
+def answers(**overrides) -> Answers:
+    base = dict(project_name="Payments", service_slug="payments", team="pay", owner_email="pay@example.com")
+    return Answers(**{**base, **overrides})
+
+
+# --- error budgets and burn rates (Google SRE workbook, "Alerting on SLOs") ---------------------
+
+
+@pytest.mark.parametrize(
+    ("sla", "budget_minutes"),
+    [(99.5, 216.0), (99.9, 43.2), (99.95, 21.6), (99.99, 4.32)],
+)
+def test_error_budget_minutes_per_30_days(sla, budget_minutes):
+    assert availability_objective(sla).budget_minutes == pytest.approx(budget_minutes)
+
+
+def test_burn_rate_table_matches_the_workbook_at_99_9():
+    alerts = {a.name: a for a in availability_objective(99.9).alerts}
+    assert [(a.severity, a.long_window, a.short_window, a.burn_rate) for a in alerts.values()] == [
+        ("critical", "1h", "5m", 14.4),
+        ("critical", "6h", "30m", 6.0),
+        ("warning", "1d", "2h", 3.0),
+        ("warning", "3d", "6h", 1.0),
+    ]
+    assert alerts["page-fast"].threshold == pytest.approx(0.0144)
+    assert alerts["page-slow"].threshold == pytest.approx(0.006)
+    # 14.4x over one hour spends 2% of a 30-day budget; 6x over six hours spends 5%.
+    assert alerts["page-fast"].budget_consumed == pytest.approx(0.02)
+    assert alerts["page-slow"].budget_consumed == pytest.approx(0.05)
+    assert alerts["ticket-slow"].budget_consumed == pytest.approx(0.10)
+
+
+def test_detection_time_of_a_total_outage_and_of_a_two_percent_error_ratio():
+    page = availability_objective(99.9).alerts[0]
+    # Workbook: at 100% errors the 1h/14.4x alert fires after 0.864 minutes.
+    assert page.detection_seconds(1.0) == pytest.approx(51.84)
+    # 2% errors: the 1h window reaches 1.44% after 43.2 minutes.
+    assert page.detection_seconds(0.02) == pytest.approx(0.0144 * 3600 / 0.02)
+    assert page.detection_seconds(0.001) is None  # at the budget it never pages
+
+
+def test_duration_parsing():
+    assert [duration_seconds(d) for d in ("5m", "1h", "3d")] == [300, 3600, 259200]
+
+
+def test_latency_buckets_contain_the_target_exactly():
+    assert 0.3 in latency_buckets_seconds(300)
+    assert latency_buckets_seconds(500).count(0.5) == 1
+    assert list(latency_buckets_seconds(1234)) == sorted(latency_buckets_seconds(1234))
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"service_slug": "Payments"}, "DNS-1123"),
+        ({"service_slug": "a" * 41}, "at most 40"),
+        ({"aws_region": "mars-north-1"}, "AWS region code"),
+        ({"sla": 100}, "between 90.0 and 99.999"),
+        ({"sla": 42}, "between 90.0 and 99.999"),
+        ({"sla": 93.0}, "could never fire; choose at least 93.056"),
+        ({"environments": ("dev", "staging")}, "must include prod"),
+        ({"platform": "gcp"}, "platform must be one of aws-eks, aws-lambda"),
+        ({"latency_slo_ms": 0}, "latency_slo_ms must be a whole number from 10"),
+        ({"owner_email": "nobody"}, "e-mail address"),
+        ({"dr_region": "us-east-1"}, "must differ from aws_region"),
+    ],
+)
+def test_bad_answers_say_what_is_accepted(overrides, message):
+    with pytest.raises(AnswerError, match=message):
+        answers(**overrides)
+
+
+def test_from_mapping_orders_environments_and_ignores_copier_internals():
+    parsed = Answers.from_mapping(
+        {
+            "project_name": "P",
+            "service_slug": "p",
+            "team": "t",
+            "owner_email": "t@example.com",
+            "environments": ["prod", "dev"],
+            "sla": "99.95",
+            "_copier_conf": {},
+        }
+    )
+    assert parsed.environments == ("dev", "prod")
+    assert parsed.sla == 99.95
+
+
+def test_slugify():
+    assert slugify("Payments API v2") == "payments-api-v2"
+    assert slugify("42 Things") == "things"
+    assert len(slugify("x" * 80)) == 40
+
+
+# --- tiers and plans -----------------------------------------------------------------------------
+
+
+def test_tier_boundaries():
+    assert [tier_for(s).name for s in (93.1, 99.5, 99.89, 99.9, 99.95, 99.98, 99.99, 99.999)] == [
+        "bronze",
+        "bronze",
+        "bronze",
+        "silver",
+        "gold",
+        "gold",
+        "platinum",
+        "platinum",
+    ]
+
+
+def test_nat_per_az_from_99_9_in_prod_only():
+    assert plan_service(answers(sla=99.5)).prod.network.nat_gateways == "single"
+    plan = plan_service(answers(sla=99.9))
+    assert plan.prod.network.nat_gateways == "per-az"
+    assert plan.environments["staging"].network.nat_gateways == "single"
+    assert "single-nat-gateway" in plan.environments["staging"].relaxations
+
+
+def test_99_99_gets_a_cross_region_replica_in_the_dr_region():
+    plan = plan_service(answers(sla=99.99, aws_region="eu-west-1"))
+    assert plan.prod.database.replica_region == "eu-central-1"
+    assert plan.prod.recovery.multi_region
+    assert plan_service(answers(sla=99.99, dr_region="us-east-2")).prod.database.replica_region == "us-east-2"
+    assert plan_service(answers(sla=99.95)).prod.database.replica_region == ""
+
+
+def test_dev_relaxations_are_named_and_prod_has_none():
+    plan = plan_service(answers())
+    assert plan.prod.relaxations == ()
+    dev = plan.environments["dev"]
+    assert not dev.database.deletion_protection and "no-deletion-protection" in dev.relaxations
+    assert plan.prod.database.deletion_protection and plan.prod.database.final_snapshot
+
+
+def test_platform_decides_which_parts_are_planned():
+    eks = plan_service(answers(platform="aws-eks", database="none")).prod
+    assert eks.cluster is not None and eks.function is None and eks.database is None
+    lam = plan_service(answers(platform="aws-lambda")).prod
+    assert lam.cluster is None and lam.function is not None and lam.database is not None
+
+
+def test_canary_is_bounded_by_the_page_burn_rate_and_the_latency_target():
+    rollout = plan_service(answers(sla=99.9, latency_slo_ms=300)).prod.rollout
+    assert rollout.max_error_ratio == pytest.approx(0.0144)
+    assert rollout.max_latency_p99_seconds == 0.3
+    assert rollout.canary_steps[-1] == 100
+    assert rollout.full_rollout_seconds < 600
+    assert rollout.rollback_decision_seconds < 120
+
+
+def test_plan_round_trips_through_stack_config():
+    for env in plan_service(answers(sla=99.99)).environments.values():
+        assert from_config(json.loads(json.dumps(to_config(env)))) == env
+
+
+def test_stack_config_errors_name_the_key():
+    config = to_config(plan_service(answers()).prod)
+    config["database"]["multi_az"] = "yes"
+    with pytest.raises(PlanConfigError, match=r"plan\.database\.multi_az must be true or false"):
+        from_config(config)
+    config = to_config(plan_service(answers()).prod)
+    config["network"]["zones"] = 3
+    with pytest.raises(PlanConfigError, match=r"plan\.network\.zones is not a known setting"):
+        from_config(config)
+
+
+# --- a higher SLA never weakens any setting --------------------------------------------------------
+
+# Settings where a smaller number is the stronger one; every other number must not decrease.
+SMALLER_IS_STRONGER = {"rto_minutes", "rpo_minutes", "max_error_ratio", "monitoring_interval_seconds"}
+# Text settings that have an order of strength, weakest first.
+ORDERED_TEXT = {"nat_gateways": ("single", "per-az")}
+# Cost or shape choices rather than strength (instance sizes, address plans, step layouts).
+NEUTRAL = {
+    "name",
+    "tier",
+    "cidr",
+    "instance_class",
+    "db_instance_class",
+    "node_instance_types",
+    "canary_steps",
+    "pause_seconds",
+    "canary_pause_seconds",
+    "dr_region",
+    "replica_region",
+    "relaxations",
+    "min_sla",
+}
+
+
+def _leaves(value, path=""):
+    """(dotted path, value) for every setting of a plan or tier."""
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            yield from _leaves(getattr(value, f.name), f"{path}.{f.name}" if path else f.name)
+    else:
+        yield path, value
+
+
+def _weaker(path, low, high) -> bool:
+    """Is `high` (the value at the higher SLA) weaker than `low`?"""
+    name = path.rsplit(".", 1)[-1]
+    if name in NEUTRAL:
+        return False
+    if name in ORDERED_TEXT:
+        order = ORDERED_TEXT[name]
+        return order.index(high) < order.index(low)
+    if isinstance(low, bool):
+        return low and not high
+    if isinstance(low, (int, float)):
+        return high > low if name in SMALLER_IS_STRONGER else high < low
+    return high != low  # text, tuples, tags: the SLA must not change them
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    low=st.floats(min_value=93.1, max_value=99.999),
+    high=st.floats(min_value=93.1, max_value=99.999),
+    platform=st.sampled_from(["aws-eks", "aws-lambda"]),
+    database=st.sampled_from(["postgres", "none"]),
+)
+def test_higher_sla_never_weakens_any_setting(low, high, platform, database):
+    low, high = sorted((low, high))
+    weaker_plan, stronger_plan = (plan_service(answers(sla=s, platform=platform, database=database)) for s in (low, high))
+    for env, weak_env in weaker_plan.environments.items():
+        strong = dict(_leaves(stronger_plan.environments[env]))
+        for path, value in _leaves(weak_env):
+            assert not _weaker(path, value, strong[path]), f"{env}.{path}: {value} at {low} -> {strong[path]} at {high}"
+    assert stronger_plan.availability.budget_minutes <= weaker_plan.availability.budget_minutes
+    for weak_alert, strong_alert in zip(weaker_plan.availability.alerts, stronger_plan.availability.alerts, strict=True):
+        assert strong_alert.threshold <= weak_alert.threshold
+
+
+def test_the_weakness_check_itself_catches_a_weakening():
+    assert _weaker("database.backup_retention_days", 14, 7)
+    assert _weaker("network.nat_gateways", "per-az", "single")
+    assert _weaker("database.multi_az", True, False)
+    assert _weaker("recovery.rto_minutes", 30, 60)
+    assert not _weaker("recovery.rto_minutes", 60, 30)
+
+
+def test_tiers_are_ordered_and_never_weaken():
+    for lower, higher in zip(TIERS, TIERS[1:], strict=False):
+        assert higher.min_sla > lower.min_sla
+        for (path, low), (_, high) in zip(_leaves(lower), _leaves(higher), strict=True):
+            assert not _weaker(path, low, high), f"{lower.name} -> {higher.name}: {path} {low} -> {high}"
+        # A more careful canary starts with a smaller share of traffic.
+        assert higher.canary_steps[0] <= lower.canary_steps[0]
