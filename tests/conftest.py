@@ -70,7 +70,7 @@ def rendered(tmp_path: Path) -> Callable[..., Path]:
 def run_generated_tests(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The generated repo's own test command, with this interpreter (its pins are ours)."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=repo,
         capture_output=True,
         text=True,
