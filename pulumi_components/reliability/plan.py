@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .answers import Answers
+from .answers import AWS_REGION_AZS, Answers
 from .slo import Objective, availability_objective, latency_buckets_seconds, latency_objective
 from .tiers import Tier, tier_for
 
@@ -19,6 +19,13 @@ POSTGRES_ENGINE_VERSION = "17"
 ANALYSIS_INTERVAL_SECONDS = 30
 ANALYSIS_FAILURE_LIMIT = 1  # abort on the second failed measurement
 PROMETHEUS_SCRAPE_INTERVAL_SECONDS = 30
+# Blue-green: measurements taken against the preview before promotion, and again after.
+ANALYSIS_COUNT = 4
+# The analysis queries' rate() window: four scrapes, so one missed scrape never empties it.
+ANALYSIS_WINDOW_SECONDS = 4 * PROMETHEUS_SCRAPE_INTERVAL_SECONDS
+# Lambda deployments: CloudWatch alarm period and how many breaching periods roll back.
+LAMBDA_ALARM_PERIOD_SECONDS = 60
+LAMBDA_ALARM_DATAPOINTS = 1
 
 MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
     "basic": ("prometheus", "alertmanager"),
@@ -36,6 +43,7 @@ MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
 }
 
 _CIDRS = {"dev": "10.10.0.0/16", "staging": "10.20.0.0/16", "prod": "10.30.0.0/16"}
+DR_CIDR = "10.130.0.0/16"  # the DR region's VPC; distinct from every environment so they can peer
 _LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 
@@ -55,6 +63,8 @@ class ClusterPlan:
     node_desired: int
     node_max: int
     public_access_cidrs: tuple[str, ...] = ()  # empty: the API endpoint is private only
+    node_disk_gb: int = 50  # root volume of each node: image layers and container logs
+    deletion_protection: bool = False  # EKS refuses to delete the cluster while on
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class DatabasePlan:
     replica_region: str  # "" when there is no cross-region replica
     backup_window: str = "03:00-04:00"
     maintenance_window: str = "sun:04:30-sun:05:30"
+    # The replica's own VPC in replica_region (isolated subnets hold the replica;
+    # the rest is the landing zone a failover deploys the workload into).
+    replica_network: NetworkPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -110,16 +123,60 @@ class RolloutPlan:
     max_latency_p99_seconds: float
     scale_down_delay_seconds: int
     max_surge_percent: int
+    analysis_count: int = ANALYSIS_COUNT  # blue-green pre- and post-promotion measurements
+    analysis_window_seconds: int = ANALYSIS_WINDOW_SECONDS
 
     @property
     def full_rollout_seconds(self) -> int:
-        """End-to-end time of a healthy rollout: every pause between steps, plus one
-        analysis run before promotion for blue-green; rolling waits on readiness only."""
+        """End-to-end time of a healthy rollout: every pause between steps for canary;
+        the pre-promotion analysis of the preview plus the post-promotion analysis of the
+        new active colour for blue-green; rolling waits on readiness only."""
         if self.strategy == "canary":
             return self.pause_seconds * (len(self.canary_steps) - 1)
         if self.strategy == "blue-green":
-            return self.analysis_interval_seconds * 4  # pre-promotion analysis count
+            return 2 * self.analysis_count * self.analysis_interval_seconds
         return 0
+
+    def rollback_decision_seconds_at(self, error_ratio: float) -> float | None:
+        """Worst case from a step regression to `error_ratio` on the new pods to the abort:
+        a scrape to see it, the time the rate window needs to cross the threshold, then
+        failure_limit + 1 failed measurements. None when analysis would never fail."""
+        if self.strategy == "rolling" or error_ratio <= self.max_error_ratio:
+            return None
+        crossing = self.max_error_ratio * self.analysis_window_seconds / error_ratio
+        return round(
+            PROMETHEUS_SCRAPE_INTERVAL_SECONDS
+            + crossing
+            + self.analysis_interval_seconds * (self.analysis_failure_limit + 1),
+            1,
+        )
+
+    @property
+    def lambda_shift_interval_minutes(self) -> int:
+        """CodeDeploy counts canary and linear intervals in whole minutes: the pause, rounded up."""
+        return max(1, -(-self.pause_seconds // 60))
+
+    @property
+    def lambda_linear_percent(self) -> int:
+        """Rolling on Lambda shifts the same share of traffic per step as pods surge on Kubernetes."""
+        return self.max_surge_percent
+
+    @property
+    def lambda_full_rollout_seconds(self) -> int:
+        """Canary: one interval at the first weight, then all traffic; linear: one interval
+        per step until 100%; all-at-once: shifts as soon as the pre-traffic check passes."""
+        interval = self.lambda_shift_interval_minutes * 60
+        if self.strategy == "canary":
+            return interval
+        if self.strategy == "rolling":
+            return interval * (-(-100 // self.lambda_linear_percent) - 1)
+        return 0
+
+    @property
+    def lambda_rollback_decision_seconds(self) -> int:
+        """A regression can start just after a period began: that period may not breach,
+        the next LAMBDA_ALARM_DATAPOINTS must."""
+        return LAMBDA_ALARM_PERIOD_SECONDS * (LAMBDA_ALARM_DATAPOINTS + 1)
 
     @property
     def rollback_decision_seconds(self) -> int:
@@ -236,6 +293,8 @@ def _cluster(env: str, network: NetworkPlan, workload: WorkloadPlan) -> ClusterP
         node_min=node_min,
         node_desired=max(node_min, workload.replicas_min),
         node_max=max(node_min * 2, workload.replicas_max),
+        node_disk_gb=20 if env == "dev" else 50,
+        deletion_protection=env == "prod",
     )
 
 
@@ -254,6 +313,17 @@ def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
         performance_insights_retention_days=7,
         monitoring_interval_seconds=60 if env == "dev" else 15,
         replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
+        replica_network=_replica_network(tier, answers) if prod and tier.cross_region_replica else None,
+    )
+
+
+def _replica_network(tier: Tier, answers: Answers) -> NetworkPlan:
+    # A standby landing zone: as many AZs as production, one NAT until a failover scales it.
+    return NetworkPlan(
+        cidr=DR_CIDR,
+        az_count=min(tier.az_count, AWS_REGION_AZS[answers.failover_region]),
+        nat_gateways="single",
+        flow_log_retention_days=_LOG_RETENTION_DAYS["prod"],
     )
 
 
@@ -281,6 +351,8 @@ def _rollout(tier: Tier, answers: Answers, availability: Objective) -> RolloutPl
         max_latency_p99_seconds=answers.latency_slo_ms / 1000,
         scale_down_delay_seconds=tier.blue_green_scale_down_delay_seconds,
         max_surge_percent=25,
+        analysis_count=ANALYSIS_COUNT,
+        analysis_window_seconds=ANALYSIS_WINDOW_SECONDS,
     )
 
 

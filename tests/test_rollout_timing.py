@@ -1,0 +1,51 @@
+"""The rollout and rollback figures the plan derives for each strategy."""
+
+import pytest
+
+from pulumi_components.reliability import Answers, plan_service
+
+
+def rollout(**answers):
+    base = {"project_name": "Timing", "service_slug": "timing", "team": "platform", "owner_email": "platform@example.com"}
+    return plan_service(Answers.from_mapping({**base, **answers})).prod.rollout
+
+
+@pytest.mark.parametrize("sla", [99.5, 99.9, 99.95, 99.99])
+def test_canary_and_blue_green_meet_the_reference_aims(sla):
+    for strategy in ("canary", "blue-green"):
+        plan = rollout(sla=sla, deployment_strategy=strategy)
+        assert 0 < plan.full_rollout_seconds < 600
+        assert plan.rollback_decision_seconds < 120
+
+
+def test_canary_rollout_is_the_sum_of_its_pauses():
+    plan = rollout(sla=99.9, deployment_strategy="canary")
+    assert plan.canary_steps == (5, 25, 50, 100)
+    assert plan.full_rollout_seconds == 3 * plan.pause_seconds
+
+
+def test_blue_green_rollout_is_pre_plus_post_promotion_analysis():
+    plan = rollout(sla=99.9, deployment_strategy="blue-green")
+    assert plan.full_rollout_seconds == 2 * plan.analysis_count * plan.analysis_interval_seconds
+
+
+def test_rollback_decision_grows_as_the_regression_shrinks():
+    plan = rollout(sla=99.9, deployment_strategy="canary")
+    hard = plan.rollback_decision_seconds_at(1.0)
+    mild = plan.rollback_decision_seconds_at(2 * plan.max_error_ratio)
+    assert hard < mild
+    # At twice the threshold the rate window is half full when it crosses.
+    assert mild - hard == pytest.approx(plan.analysis_window_seconds / 2 - plan.max_error_ratio * plan.analysis_window_seconds, abs=0.1)
+    assert plan.rollback_decision_seconds_at(plan.max_error_ratio) is None
+    assert rollout(deployment_strategy="rolling").rollback_decision_seconds_at(1.0) is None
+
+
+def test_lambda_shifting_uses_whole_minutes():
+    platinum = rollout(sla=99.99, deployment_strategy="canary", platform="aws-lambda")
+    assert platinum.pause_seconds == 90
+    assert platinum.lambda_shift_interval_minutes == 2
+    linear = rollout(sla=99.9, deployment_strategy="rolling", platform="aws-lambda")
+    assert linear.lambda_linear_percent == 25
+    assert linear.lambda_full_rollout_seconds == 3 * linear.lambda_shift_interval_minutes * 60
+    assert rollout(deployment_strategy="blue-green").lambda_full_rollout_seconds == 0
+    assert linear.lambda_rollback_decision_seconds <= 120
