@@ -97,9 +97,6 @@ class DatabasePlan:
     replica_region: str  # "" when there is no cross-region replica
     backup_window: str = "03:00-04:00"
     maintenance_window: str = "sun:04:30-sun:05:30"
-    # The replica's own VPC in replica_region (isolated subnets hold the replica;
-    # the rest is the landing zone a failover deploys the workload into).
-    replica_network: NetworkPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -313,17 +310,20 @@ def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
         performance_insights_retention_days=7,
         monitoring_interval_seconds=60 if env == "dev" else 15,
         replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
-        replica_network=_replica_network(tier, answers) if prod and tier.cross_region_replica else None,
     )
 
 
-def _replica_network(tier: Tier, answers: Answers) -> NetworkPlan:
-    # A standby landing zone: as many AZs as production, one NAT until a failover scales it.
+def replica_network(env: EnvironmentPlan) -> NetworkPlan | None:
+    """The VPC in the database's replica region, derived from the environment's own
+    network: its isolated subnets hold the replica, the rest is the landing zone a
+    failover deploys the workload into, with one NAT gateway until then."""
+    if env.database is None or not env.database.replica_region:
+        return None
     return NetworkPlan(
         cidr=DR_CIDR,
-        az_count=min(tier.az_count, AWS_REGION_AZS[answers.failover_region]),
+        az_count=min(env.network.az_count, AWS_REGION_AZS.get(env.database.replica_region, 2)),
         nat_gateways="single",
-        flow_log_retention_days=_LOG_RETENTION_DAYS["prod"],
+        flow_log_retention_days=env.network.flow_log_retention_days,
     )
 
 
