@@ -76,12 +76,41 @@ def reliability_plan(context: Any) -> Any:
     return _plan(json.dumps(answers, sort_keys=True, default=list))
 
 
+@pass_context
+def feasibility_report(context: Any) -> Any:
+    """Composite availability of the production request path against the SLA."""
+    return model.availability.feasibility(reliability_plan(context))
+
+
+@pass_context
+def cost_estimate(context: Any) -> Any:
+    """Monthly cost per environment, line by line."""
+    return model.cost.estimate_cost(reliability_plan(context))
+
+
+@pass_context
+def reliability_risks(context: Any) -> Any:
+    """Open risks of these answers, most severe first."""
+    return model.risks.assess_risks(reliability_plan(context))
+
+
+@pass_context
+def feasibility_warning(context: Any) -> str:
+    """The post-copy warning when the SLA is out of reach; '' when it is reachable."""
+    reason = feasibility_report(context).reason
+    return f"WARNING: {reason}\nSee docs/reliability-report.md." if reason else ""
+
+
 class GroundworkExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         answers = model.answers
         environment.globals.update(
             reliability_plan=reliability_plan,
+            feasibility_report=feasibility_report,
+            cost_estimate=cost_estimate,
+            reliability_risks=reliability_risks,
+            feasibility_warning=feasibility_warning,
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,

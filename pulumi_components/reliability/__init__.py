@@ -12,6 +12,9 @@ from .plan import EnvironmentPlan, ServicePlan, plan_service
 from .slo import BurnRateAlert, Objective
 from .tiers import TIERS, Tier, tier_for
 
+# Feasibility, cost and risks of a plan (the reliability report reads these).
+from . import availability, cost, risks  # noqa: E402,I001
+
 __all__ = [
     "TIERS",
     "AnswerError",
