@@ -6,14 +6,13 @@ figures. `tiers.py` says what each SLA changes; `plan.py` derives each
 environment; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
-from .answers import Answers, AnswerError
+# Feasibility, cost and risks of a plan (the reliability report reads these).
+from . import availability, cost, risks  # noqa: F401
+from .answers import AnswerError, Answers
 from .config import PlanConfigError, from_config, to_config
 from .plan import EnvironmentPlan, ServicePlan, plan_service
 from .slo import BurnRateAlert, Objective
 from .tiers import TIERS, Tier, tier_for
-
-# Feasibility, cost and risks of a plan (the reliability report reads these).
-from . import availability, cost, risks  # noqa: E402,I001
 
 __all__ = [
     "TIERS",

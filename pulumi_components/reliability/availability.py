@@ -197,7 +197,9 @@ def _remedies(plan: ServicePlan, path: tuple[PathComponent, ...], regions: int) 
         _, percent = _compose(multi, regions)
         if percent >= target:
             from_sla = next(t.min_sla for t in TIERS if t.db_multi_az)
-            options.append(f"a Multi-AZ database (planned from sla {_fmt(from_sla)}) would give {percent_display(percent)}%")
+            options.append(
+                f"a Multi-AZ database (planned from sla {_fmt(from_sla)}) would give {percent_display(percent)}%"
+            )
     if regions == 1:
         _, percent = _compose(path, 2)
         if percent >= target:

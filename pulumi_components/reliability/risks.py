@@ -26,7 +26,8 @@ def _feasibility_risks(plan: ServicePlan) -> list[Risk]:
     result = feasibility(plan)
     risks = []
     if not result.reachable:
-        risks.append(Risk("sla-not-reachable", "high", result.shortfall, "; or ".join(result.remedies).capitalize() + "."))
+        remedies = "; or ".join(result.remedies)
+        risks.append(Risk("sla-not-reachable", "high", result.shortfall, remedies[0].upper() + remedies[1:] + "."))
     elif result.budget_share_percent > 50:
         risks.append(
             Risk(
@@ -64,7 +65,7 @@ def _environment_risks(plan: ServicePlan) -> list[Risk]:
                 Risk(
                     f"{env.name}-single-nat",
                     "low",
-                    f"{env.name} has one NAT gateway: losing its AZ cuts outbound traffic for every pod.",
+                    f"{env.name} has one NAT gateway: losing its AZ cuts outbound traffic for the whole environment.",
                     "Accepted outside production to save cost; production has one NAT gateway per AZ.",
                 )
             )
