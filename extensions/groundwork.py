@@ -101,6 +101,18 @@ def feasibility_warning(context: Any) -> str:
     return f"WARNING: {reason}\nSee docs/reliability-report.md." if reason else ""
 
 
+@pass_context
+def alert_catalogue(context: Any) -> Any:
+    """Every alert the generated repo defines (Alert objects), in a stable order."""
+    return model.alert_catalogue(reliability_plan(context))
+
+
+@pass_context
+def alert_names(context: Any) -> tuple[str, ...]:
+    """The names of those alerts; each has a runbook at docs/runbooks/<name>.md."""
+    return model.alert_names(reliability_plan(context))
+
+
 class GroundworkExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -111,6 +123,8 @@ class GroundworkExtension(Extension):
             cost_estimate=cost_estimate,
             reliability_risks=reliability_risks,
             feasibility_warning=feasibility_warning,
+            alert_catalogue=alert_catalogue,
+            alert_names=alert_names,
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,

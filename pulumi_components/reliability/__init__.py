@@ -8,6 +8,7 @@ environment; `slo.py` holds the error budgets and burn-rate alerts.
 
 # Feasibility, cost and risks of a plan (the reliability report reads these).
 from . import availability, cost, risks  # noqa: F401
+from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers
 from .config import PlanConfigError, from_config, to_config
 from .plan import EnvironmentPlan, ServicePlan, plan_service
@@ -15,7 +16,9 @@ from .slo import BurnRateAlert, Objective
 from .tiers import TIERS, Tier, tier_for
 
 __all__ = [
+    "ALL_ALERT_NAMES",
     "TIERS",
+    "Alert",
     "AnswerError",
     "Answers",
     "BurnRateAlert",
@@ -24,6 +27,8 @@ __all__ = [
     "PlanConfigError",
     "ServicePlan",
     "Tier",
+    "alert_catalogue",
+    "alert_names",
     "from_config",
     "plan_service",
     "tier_for",
