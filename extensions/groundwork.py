@@ -96,9 +96,10 @@ def reliability_risks(context: Any) -> Any:
 
 @pass_context
 def feasibility_warning(context: Any) -> str:
-    """The post-copy warning when the SLA is out of reach; '' when it is reachable."""
+    """The post-copy warning (on a paragraph of its own) when the SLA is out of reach; ''
+    when it is reachable."""
     reason = feasibility_report(context).reason
-    return f"WARNING: {reason}\nSee docs/reliability-report.md." if reason else ""
+    return f"\n\nWARNING: {reason}" if reason else ""
 
 
 @pass_context

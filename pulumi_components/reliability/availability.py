@@ -82,6 +82,9 @@ class Feasibility:
     composite_percent: float  # with the regions in parallel, exact
     remedies: tuple[str, ...]  # what would reach the target, each with the figure it gives
 
+    sla_table_date = SLA_TABLE_DATE
+    failover_dns = PUBLISHED_SLAS["route53"]
+
     @property
     def reachable(self) -> bool:
         return self.composite_percent >= self.target_percent - 1e-9

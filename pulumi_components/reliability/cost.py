@@ -120,6 +120,13 @@ class CostEstimate:
     def environment(self, name: str) -> EnvironmentCost:
         return next(env for env in self.environments if env.name == name)
 
+    # The assumptions behind the figures, for the report to state next to them.
+    price_table_date = PRICE_TABLE_DATE
+    price_source = PRICE_SOURCE
+    not_estimated = NOT_ESTIMATED
+    assumed_monthly_requests = ASSUMED_MONTHLY_REQUESTS
+    assumed_mean_duration_ms = ASSUMED_MEAN_DURATION_MS
+
 
 def _price(key: str, region: str) -> float:
     return PRICES[key] * REGION_PRICE_FACTOR[region]
