@@ -1,15 +1,17 @@
-"""Shift the Lambda alias to a new version step by step, or shift it back.
+"""Shift the Lambda alias to a new version through CodeDeploy, or shift it back.
 
-    python scripts/lambda_release.py shift --function F --alias live --version 7 \
-        --steps 5,25,50,100 --pause 300 --alarm F-errors --alarm F-latency
-    python scripts/lambda_release.py rollback --function F --alias live
+    python scripts/lambda_release.py deploy --function F --alias live --version 7 \
+        --application APP --deployment-group GROUP
+    python scripts/lambda_release.py rollback --function F --alias live \
+        --application APP --deployment-group GROUP
 
-`shift` sends each step's share of traffic to the new version (weighted alias
-routing), watches the CloudWatch alarms for `--pause` seconds after each step and
-for `--bake` seconds after the last, and returns every request to the previous
-version and exits 1 as soon as an alarm fires. `rollback` returns the alias to the
-version it served before: it drops an in-progress shift, or moves the alias to the
-previous published version. Only the AWS CLI is needed.
+`deploy` starts a CodeDeploy deployment of the alias from the version it serves to
+`--version` (the group's deployment configuration holds the canary, linear or
+all-at-once shift, and its alarms roll back on their own) and follows it until it
+succeeds, or exits 1 when it fails or is stopped. `rollback` returns the alias to the
+version it served before: it stops an in-progress deployment with CodeDeploy's
+automatic rollback, or else moves the alias to the previous published version.
+Only the AWS CLI is needed.
 """
 
 from __future__ import annotations
@@ -22,82 +24,77 @@ from typing import Any
 
 from _poll import Runner, Verdict, poll, run_cli, run_json
 
+IN_PROGRESS = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
 
 class Alias:
     def __init__(self, runner: Runner, function: str, name: str) -> None:
         self.runner, self.function, self.name = runner, function, name
 
     def get(self) -> dict[str, Any]:
-        return run_json(
-            self.runner, ["aws", "lambda", "get-alias", "--function-name", self.function, "--name", self.name]
-        )
+        command = ["aws", "lambda", "get-alias", "--function-name", self.function, "--name", self.name]
+        return run_json(self.runner, command + ["--output", "json"])
 
-    def route(self, version: str, weights: dict[str, float]) -> None:
-        routing = json.dumps({"AdditionalVersionWeights": weights})
+    def point_at(self, version: str) -> None:
         self.runner(
             ["aws", "lambda", "update-alias", "--function-name", self.function, "--name", self.name,
-             "--function-version", version, "--routing-config", routing]
+             "--function-version", version, "--routing-config", json.dumps({"AdditionalVersionWeights": {}})]
         )  # fmt: skip
 
 
-def firing_alarms(runner: Runner, alarms: Sequence[str]) -> list[str]:
-    if not alarms:
-        return []
-    answer = run_json(runner, ["aws", "cloudwatch", "describe-alarms", "--alarm-names", *alarms, "--output", "json"])
-    return [
-        a["AlarmName"]
-        for a in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", [])
-        if a.get("StateValue") == "ALARM"
-    ]
+def appspec(function: str, alias: str, current: str, target: str) -> str:
+    """The AppSpec CodeDeploy needs to shift a Lambda alias."""
+    properties = {"Name": function, "Alias": alias, "CurrentVersion": current, "TargetVersion": target}
+    return json.dumps(
+        {"version": 0.0, "Resources": [{alias: {"Type": "AWS::Lambda::Function", "Properties": properties}}]}
+    )
 
 
-def watch(runner: Runner, alarms: Sequence[str], seconds: float, interval: float, **poll_args: Any) -> Verdict:
-    """Pass when `seconds` go by with no alarm firing; fail on the first that fires."""
-
-    def check() -> Verdict:
-        firing = firing_alarms(runner, alarms)
-        return Verdict.failed(f"alarm firing: {', '.join(firing)}") if firing else Verdict.waiting("alarms quiet")
-
-    verdict = poll(check, timeout_seconds=seconds, interval_seconds=interval, **poll_args)
-    if not verdict.ok and verdict.message.startswith("timed out"):
-        return Verdict.passed(f"alarms quiet for {seconds:.0f}s")
-    return verdict
-
-
-def parse_steps(text: str) -> list[int]:
-    steps = [int(part) for part in text.split(",") if part.strip()]
-    if not steps or steps != sorted(set(steps)) or not 0 < steps[0] or steps[-1] != 100:
-        raise argparse.ArgumentTypeError(f"steps must rise strictly and end at 100, got {text!r}")
-    return steps
+def deployment_verdict(info: dict[str, Any]) -> Verdict:
+    status = info.get("status", "Unknown")
+    if status == "Succeeded":
+        return Verdict.passed("deployment succeeded: the alias serves the new version")
+    if status in ("Failed", "Stopped"):
+        error = (info.get("errorInformation") or {}).get("message", "")
+        rolled_back = " and was rolled back" if (info.get("rollbackInfo") or {}).get("rollbackDeploymentId") else ""
+        return Verdict.failed(f"deployment {status.lower()}{rolled_back}: {error}".rstrip(": "))
+    overview = info.get("deploymentOverview") or {}
+    progress = ", ".join(f"{k} {v}" for k, v in overview.items() if v)
+    return Verdict.waiting(f"deployment {status}" + (f" ({progress})" if progress else ""))
 
 
-def shift(
+def deploy(
     runner: Runner,
     alias: Alias,
     version: str,
-    steps: Sequence[int],
-    pause: float,
-    bake: float,
-    alarms: Sequence[str],
-    interval: float = 15,
+    application: str,
+    group: str,
+    timeout: float,
+    interval: float,
     **poll_args: Any,
 ) -> Verdict:
-    previous = str(alias.get()["FunctionVersion"])
-    if previous == version:
+    current = str(alias.get()["FunctionVersion"])
+    if current == version:
         return Verdict.passed(f"alias {alias.name} already serves version {version}")
-    for weight in steps:
-        if weight < 100:
-            alias.route(previous, {version: weight / 100})
-            print(f"version {version} takes {weight}% of requests")
-            verdict = watch(runner, alarms, pause, interval, **poll_args)
-        else:
-            alias.route(version, {})
-            print(f"version {version} takes all requests; previous was {previous}")
-            verdict = watch(runner, alarms, bake, interval, **poll_args)
-        if not verdict.ok:
-            alias.route(previous, {})
-            return Verdict.failed(f"{verdict.message}; alias {alias.name} returned to version {previous}")
-    return Verdict.passed(f"alias {alias.name} promoted to version {version}")
+    revision = {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": appspec(alias.function, alias.name, current, version)},
+    }
+    started = run_json(
+        runner,
+        ["aws", "deploy", "create-deployment", "--application-name", application, "--deployment-group-name", group,
+         "--revision", json.dumps(revision), "--output", "json"],
+    )  # fmt: skip
+    deployment = started["deploymentId"]
+    print(f"CodeDeploy deployment {deployment}: version {current} -> {version}")
+
+    def check() -> Verdict:
+        answer = run_json(
+            runner, ["aws", "deploy", "get-deployment", "--deployment-id", deployment, "--output", "json"]
+        )
+        return deployment_verdict(answer.get("deploymentInfo", {}))
+
+    return poll(check, timeout_seconds=timeout, interval_seconds=interval, **poll_args)
 
 
 def previous_version(versions: Sequence[str], current: str) -> str:
@@ -119,36 +116,40 @@ def published_versions(runner: Runner, function: str) -> list[str]:
             return versions
 
 
-def rollback(runner: Runner, alias: Alias) -> str:
-    state = alias.get()
-    current = str(state["FunctionVersion"])
-    if (state.get("RoutingConfig") or {}).get("AdditionalVersionWeights"):
-        alias.route(current, {})
-        return f"in-progress shift dropped: alias {alias.name} serves version {current} only"
+def rollback(runner: Runner, alias: Alias, application: str, group: str) -> str:
+    running = run_json(
+        runner,
+        ["aws", "deploy", "list-deployments", "--application-name", application, "--deployment-group-name", group,
+         "--include-only-statuses", *IN_PROGRESS, "--output", "json"],
+    ).get("deployments", [])  # fmt: skip
+    for deployment in running:
+        runner(["aws", "deploy", "stop-deployment", "--deployment-id", deployment, "--auto-rollback-enabled"])
+    if running:
+        return f"stopped {', '.join(running)} with automatic rollback: the alias returns to the version it served"
+    current = str(alias.get()["FunctionVersion"])
     target = previous_version(published_versions(runner, alias.function), current)
-    alias.route(target, {})
+    alias.point_at(target)
     return f"alias {alias.name} returned from version {current} to {target}"
 
 
 def main(argv: Sequence[str] | None = None, runner: Runner = run_cli) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("shift", "rollback"))
+    parser.add_argument("action", choices=("deploy", "rollback"))
     parser.add_argument("--function", required=True)
     parser.add_argument("--alias", required=True)
-    parser.add_argument("--version", help="version to shift to (shift)")
-    parser.add_argument("--steps", type=parse_steps, default=[100], help="traffic percentages, e.g. 5,25,50,100")
-    parser.add_argument("--pause", type=float, default=0, help="seconds to watch alarms after each step")
-    parser.add_argument("--bake", type=float, default=0, help="seconds to watch alarms after the last step")
-    parser.add_argument("--alarm", action="append", default=[], help="CloudWatch alarm that aborts the shift")
+    parser.add_argument("--application", required=True, help="CodeDeploy application")
+    parser.add_argument("--deployment-group", required=True, help="CodeDeploy deployment group")
+    parser.add_argument("--version", help="published version to shift the alias to (deploy)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the deployment")
     parser.add_argument("--interval", type=float, default=15)
     args = parser.parse_args(argv)
     alias = Alias(runner, args.function, args.alias)
     if args.action == "rollback":
-        print(rollback(runner, alias))
+        print(rollback(runner, alias, args.application, args.deployment_group))
         return 0
     if not args.version:
-        parser.error("shift needs --version")
-    verdict = shift(runner, alias, args.version, args.steps, args.pause, args.bake, args.alarm, args.interval)
+        parser.error("deploy needs --version")
+    verdict = deploy(runner, alias, args.version, args.application, args.deployment_group, args.timeout, args.interval)
     print(("OK: " if verdict.ok else "FAILED: ") + verdict.message)
     return 0 if verdict.ok else 1
 

@@ -18,7 +18,14 @@ from typing import Any
 # template's tests against the program run under Pulumi mocks).
 REQUIRED = {
     "aws-eks": ("base_url", "cluster_name", "image_repository_url", "namespace", "workload_name"),
-    "aws-lambda": ("base_url", "function_name", "alias_name", "function_version"),
+    "aws-lambda": (
+        "base_url",
+        "function_name",
+        "alias_name",
+        "function_version",
+        "codedeploy_application",
+        "codedeploy_deployment_group",
+    ),
 }
 DATABASE = ("db_instance_identifier", "db_subnet_group_name", "db_security_group_id")
 

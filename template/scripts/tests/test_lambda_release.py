@@ -1,62 +1,62 @@
-import argparse
 import json
 
 import pytest
 from fake_cli import FakeCli, FakeClock
-from lambda_release import Alias, main, parse_steps, previous_version, rollback, shift
+from lambda_release import Alias, appspec, deploy, main, previous_version, rollback
 
-QUIET = {"MetricAlarms": [{"AlarmName": "errors", "StateValue": "OK"}]}
-FIRING = {"MetricAlarms": [{"AlarmName": "errors", "StateValue": "ALARM"}]}
-
-
-def routes(cli):
-    """(version, weights) of every update-alias call, in order."""
-    out = []
-    for call in cli.called("aws", "lambda", "update-alias"):
-        weights = json.loads(call[call.index("--routing-config") + 1])["AdditionalVersionWeights"]
-        out.append((call[call.index("--function-version") + 1], weights))
-    return out
+ALIAS = ("aws", "lambda", "get-alias")
+CREATE = ("aws", "deploy", "create-deployment")
+GET = ("aws", "deploy", "get-deployment")
 
 
-def run_shift(cli, steps, **kwargs):
+def info(status, **extra):
+    return {"deploymentInfo": {"status": status, **extra}}
+
+
+def run_deploy(cli, timeout=600):
     clock = FakeClock()
     alias = Alias(cli, "fn", "live")
-    return shift(cli, alias, "7", steps, 60, 120, ["errors"], interval=30, clock=clock, sleep=clock.sleep, **kwargs)
+    return deploy(cli, alias, "7", "app", "group", timeout, 15, clock=clock, sleep=clock.sleep, log=print)
 
 
-def test_healthy_canary_walks_every_step_then_promotes():
-    cli = FakeCli({("aws", "lambda", "get-alias"): {"FunctionVersion": "6"}, ("aws", "cloudwatch"): QUIET})
-    verdict = run_shift(cli, [10, 50, 100])
-    assert verdict.ok
-    assert routes(cli) == [("6", {"7": 0.1}), ("6", {"7": 0.5}), ("7", {})]
+def test_appspec_names_both_versions():
+    spec = json.loads(appspec("fn", "live", "6", "7"))
+    props = spec["Resources"][0]["live"]["Properties"]
+    assert props == {"Name": "fn", "Alias": "live", "CurrentVersion": "6", "TargetVersion": "7"}
 
 
-def test_alarm_during_a_step_returns_all_traffic_to_the_previous_version():
-    cli = FakeCli({("aws", "lambda", "get-alias"): {"FunctionVersion": "6"}, ("aws", "cloudwatch"): [QUIET, FIRING]})
-    verdict = run_shift(cli, [10, 50, 100])
-    assert not verdict.ok and "errors" in verdict.message
-    assert routes(cli)[-1] == ("6", {})
-    assert ("7", {}) not in routes(cli)
+def test_deploy_follows_the_shift_until_it_succeeds():
+    cli = FakeCli({
+        ALIAS: {"FunctionVersion": "6"},
+        CREATE: {"deploymentId": "d-1"},
+        GET: [info("InProgress"), info("Baking"), info("Succeeded")],
+    })  # fmt: skip
+    assert run_deploy(cli).ok
+    (create,) = cli.called(*CREATE)
+    revision = json.loads(create[create.index("--revision") + 1])
+    assert (
+        json.loads(revision["appSpecContent"]["content"])["Resources"][0]["live"]["Properties"]["TargetVersion"] == "7"
+    )
 
 
-def test_alarm_after_full_shift_rolls_back():
-    cli = FakeCli({("aws", "lambda", "get-alias"): {"FunctionVersion": "6"}, ("aws", "cloudwatch"): [QUIET, FIRING]})
-    verdict = run_shift(cli, [100])
+def test_deploy_fails_when_the_alarms_roll_it_back():
+    failed = info("Stopped", errorInformation={"message": "alarm fn-errors fired"},
+                  rollbackInfo={"rollbackDeploymentId": "d-2"})  # fmt: skip
+    cli = FakeCli({ALIAS: {"FunctionVersion": "6"}, CREATE: {"deploymentId": "d-1"}, GET: [info("InProgress"), failed]})
+    verdict = run_deploy(cli)
     assert not verdict.ok
-    assert routes(cli) == [("7", {}), ("6", {})]
+    assert "rolled back" in verdict.message and "fn-errors" in verdict.message
 
 
-def test_already_serving_the_version_is_a_no_op():
-    cli = FakeCli({("aws", "lambda", "get-alias"): {"FunctionVersion": "7"}})
-    assert run_shift(cli, [100]).ok
-    assert routes(cli) == []
+def test_deploy_times_out():
+    cli = FakeCli({ALIAS: {"FunctionVersion": "6"}, CREATE: {"deploymentId": "d-1"}, GET: info("InProgress")})
+    assert "timed out" in run_deploy(cli, timeout=60).message
 
 
-def test_steps_must_rise_to_100():
-    assert parse_steps("5,25,100") == [5, 25, 100]
-    for bad in ("25,5,100", "5,50", "0,100", ""):
-        with pytest.raises(argparse.ArgumentTypeError):
-            parse_steps(bad)
+def test_deploy_of_the_served_version_is_a_no_op():
+    cli = FakeCli({ALIAS: {"FunctionVersion": "7"}})
+    assert run_deploy(cli).ok
+    assert not cli.called(*CREATE)
 
 
 def test_previous_version_skips_latest_and_newer():
@@ -65,31 +65,28 @@ def test_previous_version_skips_latest_and_newer():
         previous_version(["$LATEST", "1"], "1")
 
 
+def test_rollback_stops_a_running_deployment_with_automatic_rollback():
+    cli = FakeCli({("aws", "deploy", "list-deployments"): {"deployments": ["d-9"]}})
+    assert "d-9" in rollback(cli, Alias(cli, "fn", "live"), "app", "group")
+    assert cli.called("aws", "deploy", "stop-deployment", "--deployment-id", "d-9", "--auto-rollback-enabled")
+    assert not cli.called("aws", "lambda", "update-alias")
+
+
 def test_rollback_moves_the_alias_to_the_previous_published_version():
     cli = FakeCli({
-        ("aws", "lambda", "get-alias"): {"FunctionVersion": "6"},
+        ("aws", "deploy", "list-deployments"): {"deployments": []},
+        ALIAS: {"FunctionVersion": "6"},
         ("aws", "lambda", "list-versions-by-function"): [
             {"Versions": [{"Version": "$LATEST"}, {"Version": "4"}], "NextMarker": "m"},
             {"Versions": [{"Version": "5"}, {"Version": "6"}]},
         ],
     })  # fmt: skip
-    assert "from version 6 to 5" in rollback(cli, Alias(cli, "fn", "live"))
-    assert routes(cli) == [("5", {})]
+    assert "from version 6 to 5" in rollback(cli, Alias(cli, "fn", "live"), "app", "group")
+    (update,) = cli.called("aws", "lambda", "update-alias")
+    assert update[update.index("--function-version") + 1] == "5"
 
 
-def test_rollback_mid_shift_drops_the_new_version():
-    cli = FakeCli(
-        {
-            ("aws", "lambda", "get-alias"): {
-                "FunctionVersion": "6",
-                "RoutingConfig": {"AdditionalVersionWeights": {"7": 0.25}},
-            }
-        }
-    )
-    rollback(cli, Alias(cli, "fn", "live"))
-    assert routes(cli) == [("6", {})]
-
-
-def test_main_needs_a_version_to_shift():
+def test_main_needs_a_version_to_deploy():
     with pytest.raises(SystemExit):
-        main(["shift", "--function", "fn", "--alias", "live"], runner=FakeCli({}))
+        main(["deploy", "--function", "fn", "--alias", "live", "--application", "a", "--deployment-group", "g"],
+             runner=FakeCli({}))  # fmt: skip
