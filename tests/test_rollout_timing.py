@@ -6,7 +6,7 @@ from pulumi_components.reliability import Answers, plan_service
 
 
 def rollout(**answers):
-    base = {"project_name": "Timing", "service_slug": "timing", "team": "platform", "owner_email": "platform@example.com"}
+    base = {"project_name": "Timing", "service_slug": "timing", "team": "platform", "owner_email": "p@example.com"}
     return plan_service(Answers.from_mapping({**base, **answers})).prod.rollout
 
 
@@ -35,7 +35,8 @@ def test_rollback_decision_grows_as_the_regression_shrinks():
     mild = plan.rollback_decision_seconds_at(2 * plan.max_error_ratio)
     assert hard < mild
     # At twice the threshold the rate window is half full when it crosses.
-    assert mild - hard == pytest.approx(plan.analysis_window_seconds / 2 - plan.max_error_ratio * plan.analysis_window_seconds, abs=0.1)
+    window = plan.analysis_window_seconds
+    assert mild - hard == pytest.approx(window / 2 - plan.max_error_ratio * window, abs=0.1)
     assert plan.rollback_decision_seconds_at(plan.max_error_ratio) is None
     assert rollout(deployment_strategy="rolling").rollback_decision_seconds_at(1.0) is None
 
