@@ -7,6 +7,20 @@ without Pulumi.
 """
 
 from ._base import ComponentArgsError
+from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .network import Network, NetworkArgs
+from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
-__all__ = ["ComponentArgsError", "Network", "NetworkArgs"]
+__all__ = [
+    "ComponentArgsError",
+    "KubernetesCluster",
+    "KubernetesClusterArgs",
+    "Network",
+    "NetworkArgs",
+    "PostgresDatabase",
+    "PostgresDatabaseArgs",
+    "ServerlessFunction",
+    "ServerlessFunctionArgs",
+    "VpcPlacement",
+]

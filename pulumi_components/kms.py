@@ -17,11 +17,14 @@ def kms_key(
     parent: pulumi.Resource,
     tags: Mapping[str, str],
     service_principals: Sequence[str] = (),
+    provider: pulumi.ProviderResource | None = None,
 ) -> aws.kms.Key:
     """A rotating key administered by the account, usable by the given AWS services
-    (for example `logs.us-east-1.amazonaws.com` for encrypted log groups)."""
-    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent))
-    partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    (for example `logs.us-east-1.amazonaws.com` for encrypted log groups). `provider`
+    places the key in another region (keys are regional)."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+    identity = aws.get_caller_identity_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
 
     def policy(account_id: str, partition_name: str) -> str:
         statements = [
@@ -53,7 +56,9 @@ def kms_key(
         deletion_window_in_days=30,
         policy=pulumi.Output.all(identity.account_id, partition.partition).apply(lambda a: policy(*a)),
         tags=dict(tags),
-        opts=child(parent),
+        opts=child(parent, provider=provider),
     )
-    aws.kms.Alias(f"{name}-alias", name=f"alias/{name}", target_key_id=key.key_id, opts=child(parent))
+    aws.kms.Alias(
+        f"{name}-alias", name=f"alias/{name}", target_key_id=key.key_id, opts=child(parent, provider=provider)
+    )
     return key

@@ -7,6 +7,7 @@ Shared by this package's tests and by every generated repo's `infra/tests/`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import runpy
 import sys
@@ -27,6 +28,7 @@ class CapturedResource:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
+    provider: str | None = None  # the explicit provider reference, if any
 
     def get(self, *path: str, default: Any = None) -> Any:
         value: Any = self.inputs
@@ -37,6 +39,63 @@ class CapturedResource:
         return value
 
 
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    cluster = inputs.get("name", name)
+    return {
+        "endpoint": f"https://{cluster.upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(b"mock certificate authority").decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{cluster.upper()}"}]}],
+        "vpcConfig": {
+            **(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{cluster}-cluster",
+            "vpcId": "vpc-mock",
+        },
+    }
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("identifier", name)
+    address = f"{identifier}.abcdefghijkl.{region}.rds.amazonaws.com"
+    secrets = []
+    if inputs.get("manageMasterUserPassword"):
+        secrets = [{"secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!db-{identifier}-AbCdEf"}]
+    return {"address": address, "endpoint": f"{address}:5432", "port": 5432, "masterUserSecrets": secrets}
+
+
+def _lambda_function(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{inputs.get('name', name)}"
+    invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+    return {"arn": arn, "version": "1", "qualifiedArn": f"{arn}:1", "invokeArn": invoke}
+
+
+def _lambda_alias(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{inputs.get('functionName')}:{inputs.get('name')}"
+    return {"arn": arn, "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+
+
+def _http_api(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "apiEndpoint": f"https://{name}.execute-api.{region}.amazonaws.com",
+        "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{name}",
+    }
+
+
+def _http_stage(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"invokeUrl": f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/"}
+
+
+# Outputs a real provider computes (they are not inputs, so echoing inputs cannot supply them).
+COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:lambda/alias:Alias": _lambda_alias,
+    "aws:apigatewayv2/api:Api": _http_api,
+    "aws:apigatewayv2/stage:Stage": _http_stage,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
+}
+
+
 class CapturingMocks(pulumi.runtime.Mocks):
     """Echoes inputs back as state, with an id and an ARN; answers the invokes
     the components make with plausible values for `region`."""
@@ -44,28 +103,44 @@ class CapturingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
         self.resources: list[CapturedResource] = []
+        self.provider_regions: dict[str, str] = {}  # explicit aws providers: name -> region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(CapturedResource(args.typ, args.name, dict(args.inputs), getattr(args, "parent", None)))
+        self.resources.append(
+            CapturedResource(
+                args.typ, args.name, dict(args.inputs), getattr(args, "parent", None), getattr(args, "provider", None)
+            )
+        )
         state = {
             "arn": f"arn:aws:mock:{self.region}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{args.name}",
             "name": args.name,
             **args.inputs,
         }
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("region"):
+            self.provider_regions[args.name] = str(args.inputs["region"])
+        computed = COMPUTED_STATE.get(args.typ)
+        if computed:
+            state.update(computed(args.name, dict(args.inputs), str(args.inputs.get("region") or self.region)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         token = args.token
+        region = self._region_of(getattr(args, "provider", None))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "abcdef"]
+            names = [f"{region}{letter}" for letter in "abcdef"]
             return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": "mock"}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region}
+            return {"name": region, "region": region}
         return {}
+
+    def _region_of(self, provider: str | None) -> str:
+        # A provider reference is "<urn>::<id>"; the URN ends with the provider's name.
+        name = (provider or "").split("::")[-2] if provider and "::" in provider else ""
+        return self.provider_regions.get(name, self.region)
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -82,6 +157,17 @@ class ProgramRun:
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return self.mocks.of_type(type_)
+
+    def output(self, name: str) -> Any:
+        """The settled value of a stack output (secret outputs included)."""
+        return resolve(self.outputs[name])
+
+
+def resolve(value: Any) -> Any:
+    """The value of an Output (or a plain value) once the program has settled."""
+    if isinstance(value, pulumi.Output):
+        return asyncio.get_event_loop().run_until_complete(value.future(with_unknowns=True))
+    return value
 
 
 def _settle() -> None:
