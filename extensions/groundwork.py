@@ -103,6 +103,17 @@ def feasibility_warning(context: Any) -> str:
 
 
 @pass_context
+def incident_policy(context: Any) -> Any:
+    """Severity levels, the escalation steps and the chosen on-call tool."""
+    incident = model.incident
+    return {
+        "severities": incident.SEVERITIES,
+        "escalation": incident.ESCALATION,
+        "tool": incident.oncall_tool(reliability_plan(context)),
+    }
+
+
+@pass_context
 def alert_catalogue(context: Any) -> Any:
     """Every alert the generated repo defines (Alert objects), in a stable order."""
     return model.alert_catalogue(reliability_plan(context))
@@ -124,6 +135,7 @@ class GroundworkExtension(Extension):
             cost_estimate=cost_estimate,
             reliability_risks=reliability_risks,
             feasibility_warning=feasibility_warning,
+            incident_policy=incident_policy,
             alert_catalogue=alert_catalogue,
             alert_names=alert_names,
             sla_error=answers.sla_error,
