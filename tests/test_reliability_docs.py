@@ -1,0 +1,269 @@
+"""The reliability documents of the generated repo: they render for every answer combination,
+their figures are the model's, every alert has its runbook and every runbook its alert.
+
+The full matrix (platform x strategy x monitoring x SLA x database, 144 combinations) renders
+only `template/docs/` through Copier's Jinja setup (its default filters, this template's
+extension, StrictUndefined, filename conditions), which takes milliseconds per combination;
+a few combinations go through `copier copy` itself for the checks that need the whole repo.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import DEFAULTS, ROOT, render
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from pulumi_components.reliability import ALL_ALERT_NAMES, Answers, alert_names, plan_service
+from pulumi_components.reliability.availability import feasibility
+from pulumi_components.reliability.cost import estimate_cost
+
+PLATFORMS = ("aws-eks", "aws-lambda")
+STRATEGIES = ("rolling", "canary", "blue-green")
+LEVELS = ("basic", "standard", "comprehensive")
+SLAS = (99.5, 99.9, 99.95, 99.99)
+DATABASES = ("postgres", "none")
+MATRIX = list(itertools.product(PLATFORMS, STRATEGIES, LEVELS, SLAS, DATABASES))
+
+DOCS = ROOT / "template" / "docs"
+CHAOS_SCHEMA = json.loads((Path(__file__).parent / "reference" / "chaos-mesh.schema.json").read_text())
+LEFTOVER = re.compile(r"\{%|%\}|\{\{\s*[A-Za-z_$.]")
+
+
+@cache
+def docs_env() -> SandboxedEnvironment:
+    spec = importlib.util.spec_from_file_location("groundwork_docs_ext", ROOT / "extensions" / "groundwork.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(str(ROOT)),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension", module.GroundworkExtension],
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def answers_context(**answers: Any) -> dict[str, Any]:
+    """Every question's answer: the given ones, else copier.yml's default rendered in order."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    context: dict[str, Any] = {}
+    given = {**DEFAULTS, **answers}
+    for name, spec in questions.items():
+        if name.startswith("_"):
+            continue
+        if name in given:
+            context[name] = given[name]
+            continue
+        default = spec.get("default")
+        if isinstance(default, str) and "{{" in default:
+            default = docs_env().from_string(default).render(context)
+        context[name] = default
+    return context
+
+
+def render_docs(**answers: Any) -> dict[str, str]:
+    """{path under docs/: text} of every docs file these answers produce."""
+    env, context = docs_env(), answers_context(**answers)
+    out = {}
+    for source in sorted(p for p in DOCS.rglob("*.jinja")):
+        relative_source = source.relative_to(DOCS).as_posix().removesuffix(".jinja")
+        parts = [env.from_string(part).render(context) for part in relative_source.split("/")]
+        if not all(parts):
+            continue  # a filename condition is false
+        relative = "/".join(parts)
+        template = env.get_template(source.relative_to(ROOT).as_posix())
+        out[relative] = template.render(context)
+    return out
+
+
+def plan_for(**answers: Any):
+    return plan_service(Answers.from_mapping(answers_context(**answers)))
+
+
+def runbooks_in(docs: dict[str, str]) -> set[str]:
+    return {Path(p).stem for p in docs if re.fullmatch(r"runbooks/[A-Za-z]+\.md", p)}
+
+
+# -- the whole matrix, docs only --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("platform", "strategy", "level", "sla", "database"), MATRIX)
+def test_documents_render_and_follow_the_model(platform, strategy, level, sla, database):
+    answers = dict(platform=platform, deployment_strategy=strategy, monitoring_level=level, sla=sla, database=database)
+    docs = render_docs(**answers)
+    plan = plan_for(**answers)
+    for path, text in docs.items():
+        leftover = LEFTOVER.search(text)
+        assert not leftover, f"{path}: unrendered Jinja near {text[max(0, leftover.start() - 60) : leftover.end()]!r}"
+    # one runbook and one team-notes file per alert, nothing else
+    assert runbooks_in(docs) == set(alert_names(plan))
+    assert {Path(p).stem for p in docs if p.startswith("runbooks/notes/")} == set(alert_names(plan))
+    # files that belong to the answers only
+    chaos = {p for p in docs if p.startswith("chaos/")}
+    assert bool(chaos) == (platform == "aws-eks" and level == "comprehensive")
+    for path in chaos:
+        check_chaos_manifest(docs[path])
+    dr = docs["disaster-recovery.md"]
+    assert ("## Regional failover" in dr) == plan.prod.recovery.multi_region
+    assert ("## Restore the database" in dr) == (database == "postgres")
+    assert f"RTO of {plan.prod.recovery.rto_minutes} min" in dr or database == "none"
+    # the report's figures are the model's
+    report = docs["reliability-report.md"]
+    result = feasibility(plan)
+    assert f"**{result.composite_display}%**" in report
+    assert ("**not reachable**" in report) == (not result.reachable)
+    assert f"**{estimate_cost(plan).total_usd:,.2f}**" in report
+    slo = docs["slo.md"]
+    assert f"{plan.availability.budget_minutes} min of full outage" in slo
+
+
+def check_chaos_manifest(text: str) -> None:
+    import jsonschema
+
+    (manifest,) = list(yaml.safe_load_all(text))
+    jsonschema.validate(manifest, CHAOS_SCHEMA)
+
+
+def test_every_catalogue_alert_has_a_runbook_template_and_nothing_else():
+    names = {
+        m.group(1) for p in (DOCS / "runbooks").glob("*.jinja") if (m := re.search(r"\}([A-Za-z]+)\.md\{%", p.name))
+    }
+    notes = {
+        m.group(1)
+        for p in (DOCS / "runbooks" / "notes").glob("*.jinja")
+        if (m := re.search(r"\}([A-Za-z]+)\.md\{%", p.name))
+    }
+    assert names == set(ALL_ALERT_NAMES)
+    assert notes == set(ALL_ALERT_NAMES)
+    for path in (DOCS / "runbooks").glob("*.jinja"):
+        name = re.search(r"\}([A-Za-z]+)\.md\{%", path.name).group(1)
+        assert f"'{name}' in alert_names()" in path.name, path.name
+        assert f"runbook('{name}')" in path.read_text(), path.name
+
+
+def test_a_runbook_has_every_section_with_service_specific_commands():
+    docs = render_docs()
+    runbook = docs["runbooks/AvailabilityBudgetBurnPage.md"]
+    for section in ("## What it means", "## User impact", "## First checks", "## Mitigation", "## Escalation",
+                    "## Dashboards", "## Team notes"):
+        assert section in runbook
+    assert 'slo:sli_error:ratio_rate1h{service="example-service", slo="availability"} > 0.0144' in runbook
+    assert "kubectl -n example-service get pods -l app.kubernetes.io/name=example-service" in runbook
+    assert "kube_release.py undo --namespace example-service --name example-service --kind rollout" in runbook
+    assert "PagerDuty" in runbook
+    lambda_runbook = render_docs(platform="aws-lambda")["runbooks/FunctionThrottled.md"]
+    assert "aws lambda get-alias --region us-east-1 --function-name example-service-prod --name live" in lambda_runbook
+
+
+def test_incident_response_is_wired_to_the_chosen_oncall_tool():
+    for tool, name in (("pagerduty", "PagerDuty"), ("opsgenie", "Opsgenie"), ("slack", "Slack"), ("email", "e-mail")):
+        text = render_docs(oncall=tool)["incident-response.md"]
+        assert f"Alerts route to **{name}**" in text
+        for level in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
+            assert f"**{level}**" in text
+        assert ("cannot page or escalate by itself" in text) == (tool in ("slack", "email"))
+
+
+def test_dr_plan_reads_backups_and_objectives_from_the_plan():
+    plan = plan_for(sla=99.99)
+    text = render_docs(sla=99.99)["disaster-recovery.md"]
+    prod = plan.prod
+    assert f"| RTO (time to restore service) | {prod.recovery.rto_minutes} min |" in text.replace(" | ", " | ")
+    assert f"any second of the last {prod.database.backup_retention_days} days" in text
+    assert f"promote-read-replica --region {prod.recovery.dr_region}" in text
+    assert f"--rto-minutes {prod.recovery.rto_minutes}" in text
+
+
+def test_chaos_schema_rejects_a_broken_manifest():
+    import jsonschema
+
+    docs = render_docs(monitoring_level="comprehensive")
+    manifest = yaml.safe_load(docs["chaos/latency.yaml"])
+    manifest["spec"]["action"] = "slow-down"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(manifest, CHAOS_SCHEMA)
+    manifest = yaml.safe_load(docs["chaos/pod-kill.yaml"])
+    manifest["spec"]["selectr"] = manifest["spec"].pop("selector")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(manifest, CHAOS_SCHEMA)
+
+
+# -- whole repos through copier --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("docs")
+    return {
+        "default": render(base / "default"),
+        "platinum": render(base / "platinum", sla=99.99, monitoring_level="comprehensive"),
+        "lambda": render(base / "lambda", platform="aws-lambda", database="none"),
+    }
+
+
+def rendered_alerts(repo: Path) -> set[str]:
+    """Alert names of every Prometheus/Loki rule file in the repo."""
+    names = set()
+    for path in repo.rglob("*.y*ml"):
+        if "components" in path.parts or ".github" in path.parts:
+            continue
+        for document in yaml.safe_load_all(path.read_text()):
+            groups = (document or {}).get("groups") if isinstance(document, dict) else None
+            if groups is None and isinstance(document, dict) and document.get("kind") == "PrometheusRule":
+                groups = document["spec"]["groups"]
+            for group in groups or []:
+                names |= {rule["alert"] for rule in group.get("rules", []) if "alert" in rule}
+    return names
+
+
+@pytest.mark.parametrize("name", ["default", "platinum"])
+def test_runbooks_match_the_rendered_alert_rules(repos, name):
+    repo = repos[name]
+    runbooks = {p.stem for p in (repo / "docs" / "runbooks").glob("*.md")}
+    rules = rendered_alerts(repo)
+    assert rules, "no Prometheus alert rules were rendered"
+    assert rules == runbooks, f"alerts without runbook: {rules - runbooks}; runbooks without alert: {runbooks - rules}"
+
+
+def test_the_report_in_a_generated_repo_is_the_model_s(repos):
+    for name, answers in (("default", {}), ("platinum", {"sla": 99.99, "monitoring_level": "comprehensive"})):
+        text = (repos[name] / "docs" / "reliability-report.md").read_text()
+        plan = plan_for(**answers)
+        assert f"**{feasibility(plan).composite_display}%**" in text
+        for env in estimate_cost(plan).environments:
+            assert f"| {env.name} | {env.total_usd:,.2f} |" in text
+            for line in env.lines:
+                assert f"| {line.item} | {line.quantity} | {line.monthly_usd:,.2f} |" in text
+
+
+def copier_copy(dst: Path, *data: str) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults"]
+    for item in ("project_name=Example Service", "team=platform", *data):
+        args += ["--data", item]
+    return subprocess.run([*args, str(ROOT), str(dst)], capture_output=True, text=True, timeout=300)
+
+
+def test_copy_warns_when_the_sla_is_not_reachable(tmp_path):
+    result = copier_copy(tmp_path / "lambda", "platform=aws-lambda")
+    assert result.returncode == 0, result.stderr
+    reason = feasibility(plan_for(platform="aws-lambda")).reason
+    assert f"WARNING: {reason}" in result.stderr
+    assert "99.9 needs a second region: failover to us-west-2" in result.stderr
+
+
+def test_copy_does_not_warn_when_the_sla_is_reachable(tmp_path):
+    result = copier_copy(tmp_path / "eks")
+    assert result.returncode == 0, result.stderr
+    assert "docs/reliability-report.md" in result.stderr
+    assert "WARNING" not in result.stderr
