@@ -155,8 +155,15 @@ def test_every_catalogue_alert_has_a_runbook_template_and_nothing_else():
 def test_a_runbook_has_every_section_with_service_specific_commands():
     docs = render_docs()
     runbook = docs["runbooks/AvailabilityBudgetBurnPage.md"]
-    for section in ("## What it means", "## User impact", "## First checks", "## Mitigation", "## Escalation",
-                    "## Dashboards", "## Team notes"):
+    for section in (
+        "## What it means",
+        "## User impact",
+        "## First checks",
+        "## Mitigation",
+        "## Escalation",
+        "## Dashboards",
+        "## Team notes",
+    ):
         assert section in runbook
     assert 'slo:sli_error:ratio_rate1h{service="example-service", slo="availability"} > 0.0144' in runbook
     assert "kubectl -n example-service get pods -l app.kubernetes.io/name=example-service" in runbook
