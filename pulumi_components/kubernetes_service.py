@@ -193,9 +193,7 @@ class KubernetesService(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Principal": {"Federated": a[0]},
                         "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": "sts.amazonaws.com"}
-                        },
+                        "Condition": {"StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": "sts.amazonaws.com"}},
                     }
                 ]
             )

@@ -220,9 +220,7 @@ def load_balancer_controller_policy() -> str:
                 "Action": "elasticloadbalancing:AddTags",
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": {
-                        "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]
-                    }
+                    "StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]}
                 },
             },
             {

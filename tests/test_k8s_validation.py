@@ -110,8 +110,9 @@ def test_analysis_queries_are_valid_promql(objects, tmp_path):
             for metric in obj["spec"]["metrics"]:
                 if "prometheus" in metric["provider"]:
                     query = metric["provider"]["prometheus"]["query"].replace("{{args.pod-template-hash}}", "6f9c7d8b5")
-                    rules.append({"record": f"check:{case.replace('-', '_')}:{metric['name'].replace('-', '_')}",
-                                  "expr": query})
+                    rules.append(
+                        {"record": f"check:{case.replace('-', '_')}:{metric['name'].replace('-', '_')}", "expr": query}
+                    )
     assert len(rules) == 2 * 4
     path = tmp_path / "analysis-queries.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "analysis", "rules": rules}]}))
@@ -141,8 +142,18 @@ def test_checkov_finds_nothing(objects, tmp_path):
     for case, objs in objects.items():
         (tmp_path / f"{case}.yaml").write_text(yaml.safe_dump_all([for_checkov(o) for o in objs], sort_keys=False))
     result = subprocess.run(
-        [checkov_binary(), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download", "--quiet",
-         "--compact", "-o", "json"],
+        [
+            checkov_binary(),
+            "-d",
+            str(tmp_path),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

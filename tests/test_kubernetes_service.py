@@ -86,7 +86,7 @@ def test_canary_analysis_aborts_on_the_sla_thresholds(runs):
         query = metric["provider"]["prometheus"]["query"]
         assert 'rollouts_pod_template_hash="{{args.pod-template-hash}}"' in query
         assert f"[{plan.rollout.analysis_window_seconds}s]" in query
-    assert 'http_requests_total{' in metrics["error-ratio"]["provider"]["prometheus"]["query"]
+    assert "http_requests_total{" in metrics["error-ratio"]["provider"]["prometheus"]["query"]
     assert 'code=~"5.."' in metrics["error-ratio"]["provider"]["prometheus"]["query"]
     assert "http_request_duration_seconds_bucket" in metrics["latency-p99"]["provider"]["prometheus"]["query"]
     (monitor,) = objects_of_kind(run, "ServiceMonitor")

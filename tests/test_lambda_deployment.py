@@ -1,0 +1,137 @@
+"""LambdaDeployment under Pulumi mocks: CodeDeploy shifts the live alias per strategy,
+and the SLA's alarms roll it back."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from service_fixtures import service_plan
+
+from pulumi_components import ComponentArgsError
+from pulumi_components.lambda_deployment import HOOK_SOURCE, LambdaDeployment, LambdaDeploymentArgs
+from pulumi_components.testing import run_with_mocks
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:example-prod"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+
+
+def deployment_args(strategy: str, sla: float = 99.9, **overrides) -> LambdaDeploymentArgs:
+    plan = service_plan("prod", platform="aws-lambda", deployment_strategy=strategy, sla=sla)
+    values = dict(
+        name="example-prod",
+        function_name="example-prod",
+        function_arn=FUNCTION_ARN,
+        alias_name="live",
+        rollout=plan.rollout,
+        kms_key_arn=KEY_ARN,
+        log_retention_days=plan.log_retention_days,
+        tags=plan.tags,
+    )
+    return LambdaDeploymentArgs(**{**values, **overrides})
+
+
+def run(args: LambdaDeploymentArgs):
+    return run_with_mocks(lambda: LambdaDeployment("example-prod", args))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {strategy: run(deployment_args(strategy)) for strategy in ("rolling", "canary", "blue-green")}
+
+
+def test_canary_sends_the_first_weight_for_one_interval(runs):
+    rollout = deployment_args("canary").rollout
+    (config,) = runs["canary"].of_type(CONFIG)
+    routing = config.inputs["trafficRoutingConfig"]
+    assert routing["type"] == "TimeBasedCanary"
+    assert routing["timeBasedCanary"] == {"interval": 2, "percentage": 5}
+    assert rollout.canary_steps[0] == 5 and rollout.lambda_shift_interval_minutes == 2
+    (group,) = runs["canary"].of_type(GROUP)
+    assert group.inputs["deploymentConfigName"] == config.name + "-id"
+
+
+def test_platinum_canary_rounds_its_pause_up_to_whole_minutes():
+    (config,) = run(deployment_args("canary", sla=99.99)).of_type(CONFIG)
+    assert config.inputs["trafficRoutingConfig"]["timeBasedCanary"] == {"interval": 2, "percentage": 1}
+
+
+def test_rolling_shifts_linearly_by_the_surge_share(runs):
+    (config,) = runs["rolling"].of_type(CONFIG)
+    routing = config.inputs["trafficRoutingConfig"]
+    assert routing["type"] == "TimeBasedLinear"
+    assert routing["timeBasedLinear"] == {"interval": 2, "percentage": 25}
+
+
+def test_blue_green_is_all_at_once_behind_a_pre_traffic_check(runs):
+    assert not runs["blue-green"].of_type(CONFIG)
+    (group,) = runs["blue-green"].of_type(GROUP)
+    assert group.inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
+    (hook,) = runs["blue-green"].of_type(FUNCTION)
+    assert hook.inputs["name"].startswith("CodeDeployHook_")
+    assert hook.inputs["environment"]["variables"] == {"READY_PATH": "/readyz"}
+    assert hook.inputs["tracingConfig"] == {"mode": "Active"}
+    assert hook.inputs["reservedConcurrentExecutions"] >= 1
+    policy = json.loads(runs["blue-green"].of_type("aws:iam/rolePolicy:RolePolicy")[-1].inputs["policy"])
+    invokes = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunction"]
+    assert invokes and invokes[0]["Resource"].endswith("CodeDeployHook_example-prod-pre-traffic")
+    assert not runs["canary"].of_type(FUNCTION)
+
+
+def test_the_hook_source_is_valid_python_that_reports_back():
+    tree = ast.parse(HOOK_SOURCE)
+    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert {"handle", "ready", "target_version"} <= names
+    assert "put_lifecycle_event_hook_execution_status" in HOOK_SOURCE
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "canary", "blue-green"])
+def test_alarms_on_the_sla_thresholds_roll_back(runs, strategy):
+    rollout = deployment_args(strategy).rollout
+    (group,) = runs[strategy].of_type(GROUP)
+    assert group.inputs["autoRollbackConfiguration"] == {
+        "enabled": True,
+        "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+    }
+    assert group.inputs["deploymentStyle"] == {
+        "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        "deploymentType": "BLUE_GREEN",
+    }
+    alarms = {a.inputs["name"]: a.inputs for a in runs[strategy].of_type(ALARM)}
+    assert set(group.inputs["alarmConfiguration"]["alarms"]) == set(alarms)
+    errors = alarms["example-prod-deploy-error-ratio"]
+    assert errors["threshold"] == pytest.approx(rollout.max_error_ratio) == pytest.approx(0.0144)
+    ids = {q["id"]: q for q in errors["metricQueries"]}
+    assert ids["errors"]["metric"]["dimensions"] == {"FunctionName": "example-prod", "Resource": "example-prod:live"}
+    assert ids["ratio"]["returnData"] is True
+    latency = alarms["example-prod-deploy-latency-p99"]
+    assert latency["threshold"] == 500
+    assert latency["extendedStatistic"] == "p99"
+    assert latency["tags"]["service"] == "example"
+
+
+def test_alarms_built_elsewhere_replace_the_deployment_alarms():
+    slo = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:example-prod-availability-page-fast"
+    result = run(deployment_args("canary", alarm_arns=[slo]))
+    assert not result.of_type(ALARM)
+    (group,) = result.of_type(GROUP)
+    assert group.inputs["alarmConfiguration"]["alarms"] == ["example-prod-availability-page-fast"]
+
+
+def test_codedeploy_may_only_move_this_alias(runs):
+    policies = [json.loads(p.inputs["policy"]) for p in runs["canary"].of_type("aws:iam/rolePolicy:RolePolicy")]
+    (policy,) = policies
+    alias = [s for s in policy["Statement"] if "lambda:UpdateAlias" in s["Action"]][0]
+    assert alias["Resource"] == [f"{FUNCTION_ARN}:live", FUNCTION_ARN]
+
+
+def test_bad_args_name_the_setting():
+    with pytest.raises(ComponentArgsError, match="log_retention_days"):
+        LambdaDeployment("x", deployment_args("canary", log_retention_days=10))
+    with pytest.raises(ComponentArgsError, match="alarm_arns"):
+        LambdaDeployment("x", deployment_args("canary", alarm_arns=[]))
