@@ -49,6 +49,18 @@ class _IndentDumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a shared object is written out each time, never as an &anchor
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Multi-line strings (PromQL, scripts) as literal blocks, readable in a diff.
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_IndentDumper.add_representer(str, _str_block)
+
 
 def to_yaml(value: Any, indent: int = 0) -> str:
     """Block YAML for plain data or any part of the plan, key order kept."""
@@ -125,6 +137,16 @@ def alert_names(context: Any) -> tuple[str, ...]:
     return model.alert_names(reliability_plan(context))
 
 
+def _monitoring(module: str, function: str) -> Any:
+    """A template global calling `model.<module>.<function>(plan, *args)` for the answers rendered."""
+
+    @pass_context
+    def call(context: Any, *args: Any) -> Any:
+        return getattr(getattr(model, module), function)(reliability_plan(context), *args)
+
+    return call
+
+
 class GroundworkExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -138,6 +160,11 @@ class GroundworkExtension(Extension):
             incident_policy=incident_policy,
             alert_catalogue=alert_catalogue,
             alert_names=alert_names,
+            alert_catalogue_data=_monitoring("alerts", "catalogue_data"),
+            prometheus_rules=_monitoring("prometheus_rules", "rule_file"),
+            loki_rules=_monitoring("prometheus_rules", "loki_rule_file"),
+            promtool_tests=_monitoring("promtool_tests", "test_files"),
+            alertmanager_config=_monitoring("alertmanager", "alertmanager_config"),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,

@@ -6,8 +6,17 @@ figures. `tiers.py` says what each SLA changes; `plan.py` derives each
 environment; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
-# Feasibility, cost, risks and incident policy of a plan (the reliability documents read these).
-from . import availability, cost, incident, risks  # noqa: F401
+# Feasibility, cost, risks and incident policy of a plan (the reliability documents read these);
+# Prometheus rules, their promtool tests and Alertmanager routes for the alert catalogue.
+from . import (  # noqa: F401
+    alertmanager,
+    availability,
+    cost,
+    incident,
+    prometheus_rules,
+    promtool_tests,
+    risks,
+)
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers
 from .config import PlanConfigError, from_config, to_config

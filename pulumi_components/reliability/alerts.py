@@ -35,8 +35,6 @@ CRASH_LOOP_WINDOW = "5m"
 LOG_ERROR_LINES_PER_SECOND = 1.0  # sustained error-level log lines (Loki ruler, comprehensive)
 LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved concurrency
 
-# The labels the service's metrics carry: the ServiceMonitor (or the game day's
-# scrape config) sets job=<service slug>; the container is named after the service.
 PAGE, TICKET, INFO = "critical", "warning", "info"
 
 
@@ -71,12 +69,26 @@ class Alert:
         return runbook_path(self.name)
 
 
+# KubernetesService runs the app in the namespace named after the service, in a container
+# named APP_CONTAINER, scraped through the `<slug>-metrics` Service (hence job="<slug>-metrics").
+APP_CONTAINER = "app"
+
+
+def scrape_job(slug: str) -> str:
+    return f"{slug}-metrics"
+
+
+def service_selector(slug: str) -> str:
+    """The PromQL label matchers of the service's own metrics."""
+    return f'namespace="{slug}", job="{scrape_job(slug)}"'
+
+
 def _job(plan: ServicePlan) -> str:
-    return f'job="{plan.answers.service_slug}"'
+    return service_selector(plan.answers.service_slug)
 
 
 def _container(plan: ServicePlan) -> str:
-    return f'container="{plan.answers.service_slug}"'
+    return f'namespace="{plan.answers.service_slug}", container="{APP_CONTAINER}"'
 
 
 def _rows(objective: Objective, severity: str) -> tuple[BurnRateAlert, ...]:
@@ -175,7 +187,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             description="Every {{ $labels.job }} target has failed its scrape for 2 minutes.",
             level="basic",
             source="fixed: 2 minutes with every target down",
-            expr=f"sum by (job) (up{{{job}}}) == 0",
+            expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
             for_="2m",
         ),
         Alert(
