@@ -1,0 +1,49 @@
+"""Every platform x database x SLA choice: the generated program runs under mocks for each of
+its stacks, exports what the pipelines read, and passes the guardrails."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import render
+
+from pulumi_components.guardrails import Context, check_resources
+from pulumi_components.reliability import from_config
+from pulumi_components.reliability.answers import SLA_CHOICES
+from pulumi_components.testing import run_program, stack_config
+
+COMBINATIONS = list(itertools.product(("aws-eks", "aws-lambda"), ("postgres", "none"), SLA_CHOICES))
+OUTPUTS = {
+    "aws-eks": {"cluster_name", "kubeconfig", "oidc_provider_arn", "node_role_arn", "workload_security_group_id"},
+    "aws-lambda": {"function_name", "alias_name", "function_version", "api_url", "base_url"},
+}
+DATABASE_OUTPUTS = {
+    "db_endpoint",
+    "db_secret_arn",
+    "db_instance_identifier",
+    "db_subnet_group_name",
+    "db_security_group_id",
+}
+
+
+@pytest.mark.parametrize(("platform", "database", "sla"), COMBINATIONS)
+def test_generated_program_runs_every_stack_and_passes_the_guardrails(tmp_path, platform, database, sla):
+    repo = render(tmp_path / "svc", platform=platform, database=database, sla=sla, service_slug="svc")
+    stacks = sorted(p.name.split(".")[1] for p in repo.glob("Pulumi.*.yaml"))
+    assert stacks == ["dev", "prod", "staging"]
+    for stack in stacks:
+        config = stack_config(repo / f"Pulumi.{stack}.yaml")
+        plan = from_config(config["svc:plan"])
+        run = run_program(repo / "infra", project="svc", stack=stack, config=config)
+
+        violations = check_resources(run.resources, Context.from_plan(plan))
+        assert not violations, f"{stack}:\n" + "\n".join(map(str, violations))
+
+        expected = OUTPUTS[platform] | (DATABASE_OUTPUTS if database == "postgres" else set())
+        assert expected <= set(run.outputs), f"{stack} misses {expected - set(run.outputs)}"
+        replicas = [r for r in run.of_type("aws:rds/instance:Instance") if r.inputs.get("replicateSourceDb")]
+        assert len(replicas) == (1 if database == "postgres" and sla >= 99.99 and stack == "prod" else 0)
+        assert bool(run.of_type("aws:eks/cluster:Cluster")) is (platform == "aws-eks")
+        assert bool(run.of_type("aws:lambda/function:Function")) is (platform == "aws-lambda")
+        assert bool(run.of_type("aws:ec2/vpc:Vpc")) is (platform == "aws-eks" or database == "postgres")
