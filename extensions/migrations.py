@@ -1,23 +1,29 @@
 """Carry a generated repository across renamed questions and moved files.
 
-Copier runs this before `copier update` (copier.yml `_migrations`), inside the
-repository being updated, with VERSION_PEP440_FROM and VERSION_PEP440_TO set.
-Every release that renames a question or moves a generated file adds a row to
-MIGRATIONS; the rows between the two versions are applied in order:
+Copier runs this around `copier update` (copier.yml `_migrations`), inside the
+repository being updated, with STAGE ("before" or "after"), VERSION_FROM,
+VERSION_PEP440_FROM and VERSION_PEP440_TO set. Every release that renames a
+question or moves a generated file adds a row to MIGRATIONS; the rows between
+the two versions apply in order:
 
-- a renamed question's recorded answer moves to its new name in
-  `.copier-answers.yml`, so the update neither asks again nor loses it;
-- a moved file (with the team's edits in it) moves to its new path, so Copier
-  merges the new template's version into it instead of starting a fresh copy.
+- before the update, a renamed question's recorded answer moves to its new name
+  in `.copier-answers.yml`, so the update neither asks again nor loses it;
+- after the update, a moved file is merged three ways into its new path: the
+  old version's render is the base, the team's file at the old path is "before
+  updating", the new version's render at the new path is "after updating".
+  Edits that do not overlap merge cleanly; overlapping ones get the same inline
+  conflict markers Copier writes. The old path is then removed.
 
-Standard library only: it runs with Copier's own interpreter.
+Uses the standard library and Copier itself (it runs with Copier's interpreter).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,21 +62,83 @@ def rename_answers(text: str, renames: dict[str, str]) -> str:
     return text
 
 
-def apply(repo: Path, migrations: list[Migration]) -> list[str]:
-    """Apply `migrations` to the repository at `repo`; returns what was done, for the log."""
+def apply_renamed_answers(repo: Path, migrations: list[Migration]) -> list[str]:
+    """Before the update: rename answers in the answers file; returns what was done."""
     done = []
     answers = repo / ANSWERS_FILE
     for migration in migrations:
         if migration.renamed_answers and answers.exists():
             answers.write_text(rename_answers(answers.read_text(), migration.renamed_answers))
             done += [f"answer {old} -> {new}" for old, new in migration.renamed_answers.items()]
-        for old, new in migration.moved_files.items():
-            source, target = repo / old, repo / new
-            if source.exists() and not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source.rename(target)
-                done.append(f"file {old} -> {new}")
     return done
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+
+
+def _old_render(repo: Path, directory: Path) -> Path:
+    """The template at the version the repository had before this update, rendered with the
+    answers it had then: the common base of every moved file."""
+    import yaml
+    from copier import run_copy
+
+    answers = yaml.safe_load(_git(repo, "show", f"HEAD:{ANSWERS_FILE}").stdout)
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    run_copy(
+        answers["_src_path"],
+        directory,
+        data=data,
+        vcs_ref=answers["_commit"],
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
+    return directory
+
+
+def merge_moved_file(repo: Path, old: str, new: str, base_root: Path) -> str:
+    """Three-way merge of the team's file at `old` into the new render at `new`."""
+    ours = _git(repo, "show", f"HEAD:{old}")
+    target = repo / new
+    if ours.returncode != 0 or not target.exists():
+        return ""  # the team never had the file, or the new version dropped it
+    base = base_root / old
+    with tempfile.TemporaryDirectory() as scratch:
+        ours_file, base_file = Path(scratch, "ours"), Path(scratch, "base")
+        ours_file.write_text(ours.stdout)
+        base_file.write_text(base.read_text() if base.exists() else "")
+        merged = _git(
+            repo,
+            "merge-file",
+            "-p",
+            "-L",
+            "before updating",
+            "-L",
+            "base",
+            "-L",
+            "after updating",
+            str(ours_file),
+            str(base_file),
+            str(target),
+        )
+    if merged.returncode < 0 or merged.returncode > 127:
+        raise SystemExit(f"migrations: git merge-file failed on {new}: {merged.stderr}")
+    target.write_text(merged.stdout)
+    for leftover in (repo / old, repo / f"{old}.rej"):
+        leftover.unlink(missing_ok=True)
+    return f"file {old} -> {new}" + (" (conflicts marked)" if merged.returncode else "")
+
+
+def apply_moved_files(repo: Path, migrations: list[Migration]) -> list[str]:
+    """After the update: merge every moved file into its new path; returns what was done."""
+    moves = [(old, new) for migration in migrations for old, new in migration.moved_files.items()]
+    if not moves:
+        return []
+    with tempfile.TemporaryDirectory() as scratch:
+        base_root = _old_render(repo, Path(scratch, "base"))
+        return [line for old, new in moves if (line := merge_moved_file(repo, old, new, base_root))]
 
 
 def main() -> int:
@@ -78,7 +146,10 @@ def main() -> int:
     to_version = os.environ.get("VERSION_PEP440_TO", "")
     if not from_version or not to_version:
         return 0  # not a versioned update: nothing to migrate
-    for line in apply(Path.cwd(), pending(MIGRATIONS, from_version, to_version)):
+    migrations = pending(MIGRATIONS, from_version, to_version)
+    stage = os.environ.get("STAGE", "")
+    apply = apply_renamed_answers if stage == "before" else apply_moved_files
+    for line in apply(Path.cwd(), migrations):
         print(f"migrated {line}", file=sys.stderr)
     return 0
 

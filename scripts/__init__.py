@@ -1,0 +1,1 @@
+"""Maintenance commands of the template repository (run from its root with `python -m scripts.<name>`)."""
