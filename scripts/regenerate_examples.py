@@ -65,6 +65,8 @@ def render_all(into: Path) -> dict[str, Path]:
 
 def drift(expected: Path, actual: Path) -> list[str]:
     """Paths (relative to the example) that differ between two trees, byte for byte."""
+    if not expected.is_dir():
+        return ["(missing)"]
     found: list[str] = []
 
     def walk(cmp: filecmp.dircmp, prefix: str) -> None:

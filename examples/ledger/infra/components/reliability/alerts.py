@@ -1,0 +1,410 @@
+"""The alert catalogue: every alert a generated repository defines, from its plan.
+
+One list per (platform, monitoring level, database). The Prometheus rules
+(aws-eks), the CloudWatch alarms (aws-lambda), the Alertmanager routes, the
+runbooks (`docs/runbooks/<AlertName>.md`) and the tests all read alert names
+from here, so an alert cannot exist without its runbook or the reverse.
+
+Burn-rate alerts follow `slo.py`: one page alert per SLO joining the two page
+rows of the table (1h & 5m at 14.4x, 6h & 30m at 6x) and one ticket alert
+joining the two ticket rows, as Sloth generates them. Thresholds are read from
+`Objective.alerts`, never recomputed.
+
+Standard library only: the Copier extension loads this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .plan import ServicePlan
+from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective
+
+# Which monitoring levels include an alert: each level includes those below it.
+LEVELS = ("basic", "standard", "comprehensive")
+
+# How long a burn-rate condition must hold before it notifies. The short window
+# already filters blips; this only makes a "pending" state visible before a page.
+BURN_FOR = {"critical": "1m", "warning": "10m"}
+
+# Fixed operational thresholds (not sized by the SLA).
+SATURATION_RATIO = 0.9  # CPU or memory use over 90% of the container limit
+DISK_FREE_RATIO = 0.1  # less than 10% of a filesystem or volume free
+BUDGET_LOW_REMAINING = 0.25  # info when less than a quarter of the 30-day budget is left
+CRASH_LOOP_WINDOW = "5m"
+LOG_ERROR_LINES_PER_SECOND = 1.0  # sustained error-level log lines (Loki ruler, comprehensive)
+LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved concurrency
+
+PAGE, TICKET, INFO = "critical", "warning", "info"
+
+
+def runbook_path(name: str) -> str:
+    return f"docs/runbooks/{name}.md"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: what it is called, how loud it is, and what decides it.
+
+    `expr` is PromQL (aws-eks), LogQL (`engine="loki"`), or empty on aws-lambda,
+    where `slo_alarms.py` builds CloudWatch alarms from `burn_rows` or `metric`.
+    `description` may use Prometheus' `{{ $labels.x }}` templating on aws-eks.
+    """
+
+    name: str
+    severity: str
+    summary: str
+    description: str
+    level: str  # lowest monitoring level that includes it
+    source: str  # where its threshold comes from, for readers of the catalogue and runbooks
+    expr: str = ""
+    for_: str = "0s"
+    engine: str = "prometheus"  # "prometheus", "loki" or "cloudwatch"
+    slo: str = ""  # "availability" or "latency" for burn-rate alerts
+    burn_rows: tuple[BurnRateAlert, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runbook(self) -> str:
+        return runbook_path(self.name)
+
+
+# KubernetesService runs the app in the namespace named after the service, in a container
+# named APP_CONTAINER, scraped through the `<slug>-metrics` Service (hence job="<slug>-metrics").
+APP_CONTAINER = "app"
+
+
+def scrape_job(slug: str) -> str:
+    return f"{slug}-metrics"
+
+
+def service_selector(slug: str) -> str:
+    """The PromQL label matchers of the service's own metrics."""
+    return f'namespace="{slug}", job="{scrape_job(slug)}"'
+
+
+def _job(plan: ServicePlan) -> str:
+    return service_selector(plan.answers.service_slug)
+
+
+def _container(plan: ServicePlan) -> str:
+    return f'namespace="{plan.answers.service_slug}", container="{APP_CONTAINER}"'
+
+
+def _rows(objective: Objective, severity: str) -> tuple[BurnRateAlert, ...]:
+    return tuple(row for row in objective.alerts if row.severity == severity)
+
+
+def burn_expr(objective: Objective, rows: tuple[BurnRateAlert, ...], service: str) -> str:
+    """Both windows of each row over its threshold; rows joined with `or`."""
+    sel = f'{{service="{service}", slo="{objective.sli}"}}'
+    clauses = [
+        f"(slo:sli_error:ratio_rate{row.long_window}{sel} > {row.threshold!r}"
+        f" and slo:sli_error:ratio_rate{row.short_window}{sel} > {row.threshold!r})"
+        for row in rows
+    ]
+    return "\n or ".join(clauses)
+
+
+def _windows_text(rows: tuple[BurnRateAlert, ...]) -> str:
+    return "; ".join(
+        f"{row.long_window} & {row.short_window} over {row.threshold!r} ({row.burn_rate:g}x)" for row in rows
+    )
+
+
+def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Alert]:
+    service = plan.answers.service_slug
+    cap = objective.sli.capitalize()
+    what = "requests failing" if objective.sli == "availability" else "requests slower than the latency target"
+    eks = plan.answers.platform == "aws-eks"
+    alerts = []
+    for severity, kind, speed in ((PAGE, "Page", "fast"), (TICKET, "Ticket", "slow")):
+        rows = _rows(objective, severity)
+        horizon = "within hours" if severity == PAGE else "within days"
+        description = (
+            f"{{{{ $labels.service }}}} is spending its {objective.sli} error budget {speed}: {what} "
+            f"would exhaust the {SLO_PERIOD_DAYS}-day budget {horizon}. Windows: {_windows_text(rows)}."
+            if eks
+            else f"{service} is spending its {objective.sli} error budget {speed}: {what} would exhaust the "
+            f"{SLO_PERIOD_DAYS}-day budget {horizon}. Windows: {_windows_text(rows)}."
+        )
+        alerts.append(
+            Alert(
+                name=f"{cap}BudgetBurn{kind}",
+                severity=severity,
+                summary=f"{cap} error budget burning {speed}",
+                description=description,
+                level=level,
+                source=f"plan.{objective.sli}.alerts ({', '.join(row.name for row in rows)})",
+                expr=burn_expr(objective, rows, service) if eks else "",
+                for_=BURN_FOR[severity],
+                engine="prometheus" if eks else "cloudwatch",
+                slo=objective.sli,
+                burn_rows=rows,
+                labels={"slo": objective.sli},
+            )
+        )
+    return alerts
+
+
+def _eks_alerts(plan: ServicePlan) -> list[Alert]:
+    job, container, service = _job(plan), _container(plan), plan.answers.service_slug
+    budget_remaining = f'slo:period_error_budget_remaining:ratio{{service="{service}", slo="availability"}}'
+    alerts = [
+        *_burn_alerts(plan, plan.availability, "basic"),
+        Alert(
+            name="AvailabilityErrorBudgetLow",
+            severity=INFO,
+            summary="Less than a quarter of the availability error budget is left",
+            description=(
+                f"{{{{ $labels.service }}}} has less than {BUDGET_LOW_REMAINING:.0%} of its {SLO_PERIOD_DAYS}-day "
+                "availability error budget left; the error-budget policy applies."
+            ),
+            level="basic",
+            source="alerts.BUDGET_LOW_REMAINING over slo:period_error_budget_remaining:ratio",
+            expr=f"{budget_remaining} < {BUDGET_LOW_REMAINING!r}",
+            for_="1h",
+            slo="availability",
+            labels={"slo": "availability"},
+        ),
+        Alert(
+            name="ServiceAbsent",
+            severity=PAGE,
+            summary="Prometheus has no scrape target for the service",
+            description=(
+                "No `up` series for {{ $labels.job }}: the workload or its ServiceMonitor is gone, "
+                "so the SLO alerts are blind."
+            ),
+            level="basic",
+            source="fixed: 5 minutes without a target",
+            expr=f"absent(up{{{job}}})",
+            for_="5m",
+        ),
+        Alert(
+            name="ServiceDown",
+            severity=PAGE,
+            summary="Every instance of the service fails its scrape",
+            description="Every {{ $labels.job }} target has failed its scrape for 2 minutes.",
+            level="basic",
+            source="fixed: 2 minutes with every target down",
+            expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
+            for_="2m",
+        ),
+        Alert(
+            name="PodCrashLooping",
+            severity=TICKET,
+            summary="A pod of the service is crash-looping",
+            description=("Pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes."),
+            level="basic",
+            source=f"fixed: CrashLoopBackOff seen within {CRASH_LOOP_WINDOW} for 15 minutes",
+            expr=(
+                f"max by (namespace, pod) (max_over_time(kube_pod_container_status_waiting_reason"
+                f'{{reason="CrashLoopBackOff", {container}}}[{CRASH_LOOP_WINDOW}])) >= 1'
+            ),
+            for_="15m",
+        ),
+    ]
+    if plan.answers.monitoring_level in LEVELS[1:]:
+        alerts += [
+            *_burn_alerts(plan, plan.latency, "standard"),
+            Alert(
+                name="ServiceCPUSaturation",
+                severity=TICKET,
+                summary="The service uses most of its CPU limit",
+                description=(
+                    "Pod {{ $labels.namespace }}/{{ $labels.pod }} uses "
+                    f"over {SATURATION_RATIO:.0%} of its CPU limit."
+                ),
+                level="standard",
+                source="alerts.SATURATION_RATIO of the container CPU limit (plan.workload.cpu_limit)",
+                expr=(
+                    f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{container}}}[5m]))\n"
+                    f'/ sum by (namespace, pod) (kube_pod_container_resource_limits{{resource="cpu", {container}}})\n'
+                    f"> {SATURATION_RATIO!r}"
+                ),
+                for_="15m",
+            ),
+            Alert(
+                name="ServiceMemorySaturation",
+                severity=TICKET,
+                summary="The service uses most of its memory limit",
+                description=(
+                    "Pod {{ $labels.namespace }}/{{ $labels.pod }} uses "
+                    f"over {SATURATION_RATIO:.0%} of its memory limit; it will be OOM-killed at the limit."
+                ),
+                level="standard",
+                source="alerts.SATURATION_RATIO of the container memory limit (plan.workload.memory_limit)",
+                expr=(
+                    f"sum by (namespace, pod) (container_memory_working_set_bytes{{{container}}})\n"
+                    f"/ sum by (namespace, pod) "
+                    f'(kube_pod_container_resource_limits{{resource="memory", {container}}})\n'
+                    f"> {SATURATION_RATIO!r}"
+                ),
+                for_="15m",
+            ),
+            Alert(
+                name="DiskSpaceLow",
+                severity=TICKET,
+                summary="A node filesystem or persistent volume is nearly full",
+                description=(
+                    f"{{{{ $labels.instance }}}}{{{{ $labels.persistentvolumeclaim }}}} has less than "
+                    f"{DISK_FREE_RATIO:.0%} free space."
+                ),
+                level="standard",
+                source="alerts.DISK_FREE_RATIO of node filesystems and persistent volumes",
+                expr=(
+                    'max by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}\n'
+                    '  / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"}) < '
+                    f"{DISK_FREE_RATIO!r}\n"
+                    "or max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_available_bytes\n"
+                    f"  / kubelet_volume_stats_capacity_bytes) < {DISK_FREE_RATIO!r}"
+                ),
+                for_="15m",
+            ),
+        ]
+        if plan.answers.database == "postgres":
+            alerts.append(
+                Alert(
+                    name="DatabaseUnavailable",
+                    severity=PAGE,
+                    summary="The service cannot reach its PostgreSQL database",
+                    description=(
+                        f"Every {service} instance has reported its database unreachable "
+                        "for 2 minutes; /readyz fails, so traffic is drained."
+                    ),
+                    level="standard",
+                    source="fixed: 2 minutes with the app's database check failing everywhere",
+                    expr=f'max(app_dependency_up{{{job}, dependency="postgres"}}) == 0',
+                    for_="2m",
+                )
+            )
+    if plan.answers.monitoring_level == "comprehensive":
+        alerts += [
+            Alert(
+                name="SyntheticProbeFailing",
+                severity=PAGE,
+                summary="The synthetic probe of the public endpoint fails",
+                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
+                level="comprehensive",
+                source="fixed: 5 minutes of failed blackbox probes",
+                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
+                for_="5m",
+            ),
+            Alert(
+                name="ErrorLogsElevated",
+                severity=TICKET,
+                summary="The service writes error-level logs steadily",
+                description=(
+                    f"{{{{ $labels.service }}}} has logged more than {LOG_ERROR_LINES_PER_SECOND:g} "
+                    "error line(s) per second for 10 minutes."
+                ),
+                level="comprehensive",
+                source="alerts.LOG_ERROR_LINES_PER_SECOND (Loki ruler)",
+                expr=(
+                    f'sum by (service) (rate({{service="{service}"}} | json | level="error" [5m])) '
+                    f"> {LOG_ERROR_LINES_PER_SECOND!r}"
+                ),
+                for_="10m",
+                engine="loki",
+            ),
+        ]
+    return alerts
+
+
+def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
+    service = plan.answers.service_slug
+    alerts = [
+        *_burn_alerts(plan, plan.availability, "basic"),
+        Alert(
+            name="FunctionThrottled",
+            severity=TICKET,
+            summary="The function is throttled",
+            description=f"{service} rejected invocations for lack of concurrency for 5 minutes.",
+            level="basic",
+            source="fixed: any throttle in 5 consecutive minutes",
+            engine="cloudwatch",
+        ),
+    ]
+    if plan.answers.monitoring_level in LEVELS[1:]:
+        alerts += [
+            *_burn_alerts(plan, plan.latency, "standard"),
+            Alert(
+                name="FunctionConcurrencySaturation",
+                severity=TICKET,
+                summary="The function uses most of its reserved concurrency",
+                description=(
+                    f"{service} runs above {LAMBDA_CONCURRENCY_RATIO:.0%} of its reserved concurrency; "
+                    "throttling is next."
+                ),
+                level="standard",
+                source="alerts.LAMBDA_CONCURRENCY_RATIO of plan.function.reserved_concurrency",
+                engine="cloudwatch",
+            ),
+        ]
+    return alerts
+
+
+def alert_catalogue(plan: ServicePlan) -> tuple[Alert, ...]:
+    """Every alert the repository generated for `plan` defines, in a stable order."""
+    alerts = _eks_alerts(plan) if plan.answers.platform == "aws-eks" else _lambda_alerts(plan)
+    return tuple(alerts)
+
+
+def alert_names(plan: ServicePlan) -> tuple[str, ...]:
+    return tuple(alert.name for alert in alert_catalogue(plan))
+
+
+# Every name any answer combination can produce, for documentation and tests.
+ALL_ALERT_NAMES = (
+    "AvailabilityBudgetBurnPage",
+    "AvailabilityBudgetBurnTicket",
+    "AvailabilityErrorBudgetLow",
+    "ServiceAbsent",
+    "ServiceDown",
+    "PodCrashLooping",
+    "LatencyBudgetBurnPage",
+    "LatencyBudgetBurnTicket",
+    "ServiceCPUSaturation",
+    "ServiceMemorySaturation",
+    "DiskSpaceLow",
+    "DatabaseUnavailable",
+    "SyntheticProbeFailing",
+    "ErrorLogsElevated",
+    "FunctionThrottled",
+    "FunctionConcurrencySaturation",
+)
+
+
+def catalogue_data(plan: ServicePlan) -> list[dict]:
+    """The catalogue as plain data, for `monitoring/alerts.yaml` in the generated repo."""
+    return [
+        {
+            "name": alert.name,
+            "severity": alert.severity,
+            "level": alert.level,
+            "engine": alert.engine,
+            "summary": alert.summary,
+            "description": alert.description,
+            "runbook": alert.runbook,
+            "source": alert.source,
+            **({"slo": alert.slo} if alert.slo else {}),
+            **({"expr": alert.expr, "for": alert.for_} if alert.expr else {}),
+            **(
+                {
+                    "windows": [
+                        {
+                            "name": row.name,
+                            "long_window": row.long_window,
+                            "short_window": row.short_window,
+                            "burn_rate": row.burn_rate,
+                            "threshold": row.threshold,
+                        }
+                        for row in alert.burn_rows
+                    ]
+                }
+                if alert.burn_rows
+                else {}
+            ),
+        }
+        for alert in alert_catalogue(plan)
+    ]

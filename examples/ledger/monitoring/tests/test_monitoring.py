@@ -1,0 +1,118 @@
+"""The monitoring of this repository checks itself: rules, unit tests, routes, dashboards, runbooks.
+
+promtool and amtool come from the Prometheus and Alertmanager distributions
+(Debian/Ubuntu: `apt-get install prometheus prometheus-alertmanager`); the
+tests that need them are skipped, saying so, when they are not on PATH.
+"""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+MONITORING = Path(__file__).resolve().parents[1]
+ROOT = MONITORING.parent
+PROMETHEUS = MONITORING / "prometheus"
+ALERTMANAGER = MONITORING / "alertmanager" / "alertmanager.yml"
+LOKI_RULES = MONITORING / "loki" / "rules.yml"
+CATALOGUE = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
+
+eks_only = pytest.mark.skipif(not PROMETHEUS.is_dir(), reason="CloudWatch alarms on aws-lambda: no Prometheus rules")
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.skip(f"{name} is not on PATH (apt-get install prometheus prometheus-alertmanager)")
+    return path
+
+
+def run(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def rule_alerts(path: Path) -> list[dict]:
+    return [rule for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+def test_every_alert_has_a_runbook():
+    for alert in CATALOGUE:
+        assert (ROOT / alert["runbook"]).is_file(), f"{alert['name']} has no runbook at {alert['runbook']}"
+
+
+@eks_only
+def test_rules_define_exactly_the_catalogue():
+    defined = rule_alerts(PROMETHEUS / "rules.yml") + (rule_alerts(LOKI_RULES) if LOKI_RULES.exists() else [])
+    assert sorted(rule["alert"] for rule in defined) == sorted(alert["name"] for alert in CATALOGUE)
+    for rule in defined:
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])
+        assert (ROOT / rule["annotations"]["runbook_url"]).is_file()
+
+
+@eks_only
+def test_rules_pass_promtool_check():
+    result = run(tool("promtool"), "check", "rules", str(PROMETHEUS / "rules.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@eks_only
+def test_every_prometheus_alert_has_unit_tests():
+    tested = {
+        check["alertname"]
+        for path in PROMETHEUS.glob("*.test.yml")
+        for case in yaml.safe_load(path.read_text())["tests"]
+        for check in case.get("alert_rule_test", [])
+    }
+    assert tested == {rule["alert"] for rule in rule_alerts(PROMETHEUS / "rules.yml")}
+
+
+@eks_only
+def test_rules_pass_their_promtool_unit_tests():
+    files = sorted(p.name for p in PROMETHEUS.glob("*.test.yml"))
+    result = run(tool("promtool"), "test", "rules", *files, cwd=PROMETHEUS)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@eks_only
+def test_alertmanager_config_passes_amtool():
+    result = run(tool("amtool"), "check-config", str(ALERTMANAGER))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@eks_only
+def test_alertmanager_reads_credentials_from_files_only():
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    secrets = {"routing_key", "service_key", "api_key", "api_url", "auth_password", "smtp_auth_password"}
+    for receiver in config["receivers"]:
+        for key, value in receiver.items():
+            for entry in value if isinstance(value, list) else []:
+                assert not secrets & set(entry), f"{receiver['name']} has an inline credential"
+    assert not secrets & set(config.get("global", {}))
+
+
+@eks_only
+@pytest.mark.parametrize(
+    "labels,receiver",
+    [
+        (["severity=critical", "environment=prod", "slo=availability"], "-page"),
+        (["severity=critical", "environment=staging"], "-ticket"),
+        (["severity=warning", "environment=prod"], "-ticket"),
+        (["severity=info", "environment=prod"], "-info"),
+    ],
+)
+def test_alertmanager_routes_by_severity(labels, receiver):
+    result = run(tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER}", *labels)
+    assert result.returncode == 0 and result.stdout.strip().endswith(receiver), result.stdout + result.stderr
+
+
+def test_dashboards_are_valid_json_with_stable_uids():
+    uids = []
+    for path in sorted((MONITORING / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        uids.append(dashboard["uid"])
+        assert any(v["type"] == "datasource" for v in dashboard["templating"]["list"]), path.name
+    assert len(uids) == len(set(uids))

@@ -1,0 +1,732 @@
+"""KubernetesService: the service's workload on EKS, delivered the way the plan says.
+
+`rolling` is a Deployment that never removes a pod before its replacement is
+ready. `canary` and `blue-green` are Argo Rollouts: the canary shifts ALB
+traffic through the plan's weights while an AnalysisTemplate queries
+Prometheus for the new pods' error ratio and p99 latency, and aborts (traffic
+back to stable) on the second failed measurement; blue-green analyses the
+preview colour before promotion and the new active colour after it, and keeps
+the old colour for `scale_down_delay_seconds` so a rollback is instant.
+
+Whatever the strategy, the pods run restricted (non-root, read-only root
+filesystem, no capabilities, RuntimeDefault seccomp) behind a default-deny
+NetworkPolicy, spread across zones and nodes, scaled by an HPA, protected by
+a PDB, scraped by a ServiceMonitor, configured from a ConfigMap and given
+their secrets by External Secrets from AWS Secrets Manager, mounted as files
+(never inline, never in the environment).
+The IRSA role is created here, trusted only by this service's account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from ._base import child, merge_tags, policy_json, require, type_token
+from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
+
+APP_PORT = 8080
+SERVICE_PORT = 80
+RUN_AS_USER = 10001  # the app image's non-root user
+PROGRESS_DEADLINE_SECONDS = 600
+DNS_PORT = 53
+HTTPS_PORT = 443
+POSTGRES_PORT = 5432
+SECRETS_PATH = "/run/secrets"  # one read-only directory per Secret; the app reads files, not env
+PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz", "metrics": "/metrics"}
+# Argo Rollouts labels every pod with the hash of its template; the ServiceMonitor copies
+# it onto the metrics so analysis can read the new pods' series alone.
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
+ROLLOUT_HASH_METRIC_LABEL = ROLLOUT_HASH_LABEL.replace("-", "_")
+STRATEGIES = ("rolling", "canary", "blue-green")
+
+
+@dataclass
+class DatabaseConnection:
+    """Where the service's PostgreSQL is and the Secrets Manager secret holding its
+    `username` and `password` (for example the RDS-managed master user secret)."""
+
+    host: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    name: str = "app"
+    port: int = POSTGRES_PORT
+    cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
+
+
+@dataclass
+class KubernetesServiceArgs:
+    name: str  # the service slug: Kubernetes names, labels and the namespace
+    image: pulumi.Input[str]  # pinned by digest: repository@sha256:...
+    plan: EnvironmentPlan
+    region: str
+    oidc_provider_arn: pulumi.Input[str]  # the cluster's IAM OIDC provider (IRSA)
+    oidc_issuer: pulumi.Input[str]  # its issuer URL, with or without https://
+    ingress_cidrs: Sequence[str]  # where the ALB's targets are reached from: the VPC
+    config: Mapping[str, str] = field(default_factory=dict)  # ConfigMap -> environment
+    secret_arns: Sequence[pulumi.Input[str]] = ()  # Secrets Manager secrets -> environment
+    database: DatabaseConnection | None = None
+    certificate_arn: str = ""  # ACM certificate: serve HTTPS and redirect HTTP to it
+    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    monitoring_namespace: str = "monitoring"
+    service_monitor_labels: Mapping[str, str] = field(default_factory=lambda: {"release": "kube-prometheus-stack"})
+    argo_rollouts_namespace: str = "argo-rollouts"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        rollout, workload = self.plan.rollout, self.plan.workload
+        require(
+            rollout.strategy in STRATEGIES,
+            f"rollout.strategy must be one of {', '.join(STRATEGIES)}; got {rollout.strategy!r}",
+        )
+        require(
+            1 <= workload.replicas_min <= workload.replicas_max,
+            f"workload.replicas_min must be 1 to replicas_max ({workload.replicas_max}); got {workload.replicas_min}",
+        )
+        require(
+            0 <= workload.pdb_min_available < workload.replicas_min,
+            f"workload.pdb_min_available must be below replicas_min ({workload.replicas_min}) so a node can "
+            f"drain; got {workload.pdb_min_available}",
+        )
+        require(
+            not isinstance(self.image, str) or "@sha256:" in self.image,
+            f"image: pin the image by digest (repository@sha256:...); got {self.image!r}",
+        )
+        if rollout.strategy == "canary":
+            steps = rollout.canary_steps
+            require(
+                bool(steps) and list(steps) == sorted(set(steps)) and 0 < steps[0] and steps[-1] == 100,
+                f"rollout.canary_steps must rise strictly from above 0 to 100; got {list(steps)}",
+            )
+        require(
+            0 < rollout.max_error_ratio < 1,
+            f"rollout.max_error_ratio must be between 0 and 1; got {rollout.max_error_ratio}",
+        )
+        require(bool(self.ingress_cidrs), "ingress_cidrs: name the VPC CIDR the load balancer reaches the pods from")
+
+
+class KubernetesService(pulumi.ComponentResource):
+    """The workload and everything around it; pass the cluster's provider in `opts`."""
+
+    def __init__(self, name: str, args: KubernetesServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args.validate()
+        super().__init__(type_token("KubernetesService"), name, None, opts)
+        self._args = args
+        self._name = name
+        self.strategy = args.plan.rollout.strategy
+        self.labels = {
+            "app.kubernetes.io/name": args.name,
+            "app.kubernetes.io/part-of": args.name,
+            "app.kubernetes.io/managed-by": "pulumi",
+            "environment": args.plan.name,
+        }
+        self.selector = {"app.kubernetes.io/name": args.name}
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={
+                "name": args.name,
+                "labels": {
+                    **self.labels,
+                    # Pod Security Admission rejects any pod that is not `restricted`.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=child(self),
+        )
+        self.role = self._irsa_role()
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=self._meta(args.name, annotations={"eks.amazonaws.com/role-arn": self.role.arn}),
+            automount_service_account_token=False,
+            opts=child(self),
+        )
+        self.config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=self._meta(f"{args.name}-config"),
+            data={"PORT": str(APP_PORT), "ENVIRONMENT": args.plan.name, "SECRETS_PATH": SECRETS_PATH, **args.config},
+            opts=child(self),
+        )
+        self.secret_names = self._external_secrets()
+        self.services = self._services()
+        self.ingress = self._ingress()
+        self.workload = self._workload()
+        self._autoscaling()
+        self._network_policies()
+        self._service_monitor()
+        self.hostname = self.ingress.status.apply(_ingress_hostname)
+        self.url = pulumi.Output.concat("https://" if args.certificate_arn else "http://", self.hostname)
+        self.register_outputs(
+            {
+                "namespace": args.name,
+                "strategy": self.strategy,
+                "role_arn": self.role.arn,
+                "service_names": list(self.services),
+                "url": self.url,
+            }
+        )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _meta(self, name: str, **extra: Any) -> dict[str, Any]:
+        return {"name": name, "namespace": self._args.name, "labels": dict(self.labels), **extra}
+
+    def _opts(self, *, depends_on: Sequence[pulumi.Resource] = (), **kwargs: Any) -> pulumi.ResourceOptions:
+        # Everything namespaced waits for its namespace.
+        return child(self, depends_on=[self.namespace, *depends_on], **kwargs)
+
+    # -- identity and secrets -----------------------------------------------------------
+
+    def _irsa_role(self) -> aws.iam.Role:
+        args = self._args
+        issuer = pulumi.Output.from_input(args.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
+        subject = f"system:serviceaccount:{args.name}:{args.name}"
+        trust = pulumi.Output.all(args.oidc_provider_arn, issuer).apply(
+            lambda a: policy_json(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": a[0]},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": "sts.amazonaws.com"}},
+                    }
+                ]
+            )
+        )
+        role = aws.iam.Role(
+            f"{self._name}-irsa",
+            description=f"Runs {args.name} pods in {args.plan.name} (service account {args.name}/{args.name})",
+            assume_role_policy=trust,
+            tags=merge_tags(args.tags, Name=f"{args.name}-{args.plan.name}-pods"),
+            opts=child(self),
+        )
+        secrets = [*args.secret_arns, *([args.database.secret_arn] if args.database else [])]
+        if secrets:
+            aws.iam.RolePolicy(
+                f"{self._name}-irsa-secrets",
+                role=role.id,
+                policy=pulumi.Output.all(*secrets).apply(
+                    lambda arns: policy_json(
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                                "Resource": list(arns),
+                            }
+                        ]
+                    )
+                ),
+                opts=child(self),
+            )
+        return role
+
+    def _external_secrets(self) -> list[str]:
+        """Secrets reach the pods as Kubernetes Secrets written by External Secrets, read
+        with this service's own IRSA role through a namespaced SecretStore."""
+        args = self._args
+        store = k8s.apiextensions.CustomResource(
+            f"{self._name}-secret-store",
+            api_version="external-secrets.io/v1",
+            kind="SecretStore",
+            metadata=self._meta(args.name),
+            spec={
+                "provider": {
+                    "aws": {
+                        "service": "SecretsManager",
+                        "region": args.region,
+                        "auth": {"jwt": {"serviceAccountRef": {"name": args.name}}},
+                    }
+                }
+            },
+            opts=self._opts(),
+        )
+        names = []
+        for index, arn in enumerate(args.secret_arns):
+            target = f"{args.name}-secrets-{index}"
+            self._external_secret(target, store, {"dataFrom": [{"extract": {"key": arn}}]})
+            names.append(target)
+        if args.database:
+            target = f"{args.name}-database"
+            self._external_secret(
+                target,
+                store,
+                pulumi.Output.all(args.database.host, args.database.secret_arn).apply(self._database_source),
+            )
+            names.append(target)
+        return names
+
+    def _database_source(self, host_and_arn: list[str]) -> dict[str, Any]:
+        """DATABASE_URL assembled by External Secrets from the database secret's username
+        and password (Go template, URL-escaped), so the password never passes through Pulumi."""
+        host, arn = host_and_arn
+        db = self._args.database
+        url = (
+            "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}"
+            f"@{host}:{db.port}/{db.name}?sslmode=require"
+        )
+        return {
+            "data": [
+                {"secretKey": key, "remoteRef": {"key": arn, "property": key}} for key in ("username", "password")
+            ],
+            "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
+        }
+
+    def _external_secret(self, target: str, store: pulumi.Resource, source: Any) -> None:
+        spec = pulumi.Output.from_input(source).apply(
+            lambda src: {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": self._args.name, "kind": "SecretStore"},
+                "target": {
+                    "name": target,
+                    "creationPolicy": "Owner",
+                    **({"template": src["template"]} if "template" in src else {}),
+                },
+                **{key: value for key, value in src.items() if key != "template"},
+            }
+        )
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-{target.removeprefix(self._args.name + '-')}",
+            api_version="external-secrets.io/v1",
+            kind="ExternalSecret",
+            metadata=self._meta(target),
+            spec=spec,
+            opts=self._opts(depends_on=[store]),
+        )
+
+    # -- traffic ------------------------------------------------------------------------
+
+    def _services(self) -> dict[str, k8s.core.v1.Service]:
+        """rolling: one Service; canary: root (the ALB's), stable and canary; blue-green:
+        active and preview. Always a headless `-metrics` Service for the ServiceMonitor,
+        which selects every pod whatever colour or weight it has."""
+        names = {
+            "rolling": [self._args.name],
+            "canary": [self._args.name, f"{self._args.name}-stable", f"{self._args.name}-canary"],
+            "blue-green": [self._args.name, f"{self._args.name}-preview"],
+        }[self.strategy]
+        services = {}
+        for service_name in names:
+            services[service_name] = k8s.core.v1.Service(
+                f"{self._name}-svc-{service_name.removeprefix(self._args.name).lstrip('-') or 'main'}",
+                metadata=self._meta(service_name),
+                spec={
+                    "type": "ClusterIP",
+                    "selector": dict(self.selector),
+                    "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+                },
+                opts=self._opts(),
+            )
+        metrics_name = f"{self._args.name}-metrics"
+        services[metrics_name] = k8s.core.v1.Service(
+            f"{self._name}-svc-metrics",
+            metadata={**self._meta(metrics_name), "labels": {**self.labels, "groundwork.dev/metrics": "true"}},
+            spec={
+                "clusterIP": "None",
+                "selector": dict(self.selector),
+                "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=self._opts(),
+        )
+        return services
+
+    def _ingress(self) -> k8s.networking.v1.Ingress:
+        """An internet-facing ALB sending to pod IPs. For canary the backend is the root
+        Service with the `use-annotation` port: Argo Rollouts writes the weighted action."""
+        args = self._args
+        annotations = {
+            "alb.ingress.kubernetes.io/scheme": "internet-facing",
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/healthcheck-path": PROBE_PATHS["readiness"],
+            "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in args.tags.items()),
+        }
+        if args.certificate_arn:
+            annotations |= {
+                "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
+                "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
+                "alb.ingress.kubernetes.io/ssl-redirect": "443",
+                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            }
+        port = {"name": "use-annotation"} if self.strategy == "canary" else {"number": SERVICE_PORT}
+        return k8s.networking.v1.Ingress(
+            f"{self._name}-ingress",
+            metadata=self._meta(args.name, annotations=annotations),
+            spec={
+                "ingressClassName": "alb",
+                "rules": [
+                    {
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": args.name, "port": port}},
+                                }
+                            ]
+                        }
+                    }
+                ],
+            },
+            opts=self._opts(depends_on=list(self.services.values())),
+        )
+
+    # -- the workload ---------------------------------------------------------------------
+
+    def _hash_label(self) -> str:
+        return "pod-template-hash" if self.strategy == "rolling" else ROLLOUT_HASH_LABEL
+
+    def pod_template(self) -> dict[str, Any]:
+        args, workload = self._args, self._args.plan.workload
+        # Secrets are mounted as files: they stay out of the process environment, which
+        # crash reports and child processes would otherwise inherit.
+        secret_mounts = [
+            {"name": secret, "mountPath": f"{SECRETS_PATH}/{secret}", "readOnly": True} for secret in self.secret_names
+        ]
+        secret_volumes = [
+            {"name": secret, "secret": {"secretName": secret, "defaultMode": 0o440}} for secret in self.secret_names
+        ]
+        container = {
+            "name": "app",
+            "image": args.image,
+            "imagePullPolicy": "Always",
+            "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
+            "envFrom": [{"configMapRef": {"name": f"{args.name}-config"}}],
+            "resources": {
+                "requests": {"cpu": workload.cpu_request, "memory": workload.memory_request},
+                "limits": {"cpu": workload.cpu_limit, "memory": workload.memory_limit},
+            },
+            "startupProbe": _http_probe(PROBE_PATHS["liveness"], period=2, failures=30),
+            "livenessProbe": _http_probe(PROBE_PATHS["liveness"], period=10, failures=3),
+            "readinessProbe": _http_probe(PROBE_PATHS["readiness"], period=5, failures=2),
+            # Keep serving while the load balancer deregisters the pod, then get SIGTERM.
+            "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS_USER,
+                "runAsGroup": RUN_AS_USER,
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "privileged": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
+        }
+        spread_selector = {"matchLabels": dict(self.selector)}
+        return {
+            "metadata": {"labels": dict(self.labels)},
+            "spec": {
+                "serviceAccountName": args.name,
+                # IRSA's token is projected by the EKS webhook; the API token is not needed.
+                "automountServiceAccountToken": False,
+                "terminationGracePeriodSeconds": 30,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUN_AS_USER,
+                    "runAsGroup": RUN_AS_USER,
+                    "fsGroup": RUN_AS_USER,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "DoNotSchedule",
+                        "labelSelector": spread_selector,
+                        "matchLabelKeys": [self._hash_label()],
+                    },
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": spread_selector,
+                        "matchLabelKeys": [self._hash_label()],
+                    },
+                ],
+                "containers": [container],
+                "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}, *secret_volumes],
+            },
+        }
+
+    def _workload(self) -> pulumi.CustomResource:
+        args, plan = self._args, self._args.plan
+        # The HPA owns the replica count after creation; Pulumi must not reset it on update.
+        needs = [self.service_account, self.config_map, *self.services.values()]
+        opts = self._opts(ignore_changes=["spec.replicas"], depends_on=needs)
+        common = {
+            "replicas": plan.workload.replicas_min,
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
+            "selector": {"matchLabels": dict(self.selector)},
+            "template": self.pod_template(),
+        }
+        if self.strategy == "rolling":
+            return k8s.apps.v1.Deployment(
+                f"{self._name}-deployment",
+                metadata=self._meta(args.name),
+                spec={
+                    **common,
+                    "strategy": {
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": f"{plan.workload.max_surge_percent}%"},
+                    },
+                },
+                opts=opts,
+            )
+        self.analysis_template = self._analysis_template()
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-rollout",
+            api_version="argoproj.io/v1alpha1",
+            kind="Rollout",
+            metadata=self._meta(args.name),
+            spec={**common, "progressDeadlineAbort": True, "strategy": self._rollout_strategy()},
+            opts=self._opts(
+                ignore_changes=["spec.replicas"], depends_on=[*needs, self.analysis_template, self.ingress]
+            ),
+        )
+
+    def _analysis_ref(self) -> dict[str, Any]:
+        return {
+            "templates": [{"templateName": f"{self._args.name}-analysis"}],
+            "args": [{"name": "pod-template-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}],
+        }
+
+    def _rollout_strategy(self) -> dict[str, Any]:
+        args, rollout = self._args, self._args.plan.rollout
+        if self.strategy == "canary":
+            steps: list[dict[str, Any]] = []
+            for index, weight in enumerate(rollout.canary_steps):
+                steps.append({"setWeight": weight})
+                if index < len(rollout.canary_steps) - 1:
+                    steps.append({"pause": {"duration": f"{rollout.pause_seconds}s"}})
+            return {
+                "canary": {
+                    "canaryService": f"{args.name}-canary",
+                    "stableService": f"{args.name}-stable",
+                    "maxSurge": f"{rollout.max_surge_percent}%",
+                    "maxUnavailable": 0,
+                    "trafficRouting": {
+                        "alb": {"ingress": args.name, "rootService": args.name, "servicePort": SERVICE_PORT}
+                    },
+                    # Background analysis from the first weight to full promotion.
+                    "analysis": self._analysis_ref(),
+                    "steps": steps,
+                }
+            }
+        return {
+            "blueGreen": {
+                "activeService": args.name,
+                "previewService": f"{args.name}-preview",
+                "autoPromotionEnabled": True,
+                "prePromotionAnalysis": self._analysis_ref(),
+                "postPromotionAnalysis": self._analysis_ref(),
+                "scaleDownDelaySeconds": rollout.scale_down_delay_seconds,
+            }
+        }
+
+    def _analysis_template(self) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-analysis",
+            api_version="argoproj.io/v1alpha1",
+            kind="AnalysisTemplate",
+            metadata=self._meta(f"{self._args.name}-analysis"),
+            spec=analysis_spec(self._args),
+            opts=self._opts(),
+        )
+
+    # -- scaling, disruption, isolation, scraping -------------------------------------------
+
+    def _autoscaling(self) -> None:
+        args, workload = self._args, self._args.plan.workload
+        target = (
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name}
+            if self.strategy == "rolling"
+            else {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": args.name}
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{self._name}-hpa",
+            metadata=self._meta(args.name),
+            spec={
+                "scaleTargetRef": target,
+                "minReplicas": workload.replicas_min,
+                "maxReplicas": workload.replicas_max,
+                "metrics": [
+                    _utilisation("cpu", workload.hpa_cpu_percent),
+                    _utilisation("memory", workload.hpa_memory_percent),
+                ],
+            },
+            opts=self._opts(depends_on=[self.workload]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{self._name}-pdb",
+            metadata=self._meta(args.name),
+            spec={"minAvailable": workload.pdb_min_available, "selector": {"matchLabels": dict(self.selector)}},
+            opts=self._opts(),
+        )
+
+    def _network_policies(self) -> None:
+        args = self._args
+        k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-default-deny",
+            metadata=self._meta("default-deny"),
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            opts=self._opts(),
+        )
+        http = [{"protocol": "TCP", "port": APP_PORT}]
+        ingress = [
+            # The ALB reaches pod IPs from inside the VPC.
+            {"from": [{"ipBlock": {"cidr": cidr}} for cidr in args.ingress_cidrs], "ports": http},
+            {"from": [_namespace_peer(args.monitoring_namespace)], "ports": http},
+        ]
+        if self.strategy == "blue-green":
+            # Pre-promotion analysis calls the preview colour from the Argo Rollouts controller.
+            ingress.append({"from": [_namespace_peer(args.argo_rollouts_namespace)], "ports": http})
+        egress = [
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                    }
+                ],
+                "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+            },
+            # AWS APIs (STS for IRSA, and whatever the service calls) are only on HTTPS.
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]},
+        ]
+        if args.database:
+            egress.append(
+                {
+                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in (args.database.cidrs or args.ingress_cidrs)],
+                    "ports": [{"protocol": "TCP", "port": args.database.port}],
+                }
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-allow",
+            metadata=self._meta(f"{args.name}-allow"),
+            spec={
+                "podSelector": {"matchLabels": dict(self.selector)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress,
+                "egress": egress,
+            },
+            opts=self._opts(),
+        )
+
+    def _service_monitor(self) -> None:
+        args = self._args
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": {**self.selector, "groundwork.dev/metrics": "true"}},
+            "namespaceSelector": {"matchNames": [args.name]},
+            "endpoints": [
+                {
+                    "port": "http",
+                    "path": PROBE_PATHS["metrics"],
+                    "interval": f"{PROMETHEUS_SCRAPE_INTERVAL_SECONDS}s",
+                    "scrapeTimeout": "10s",
+                }
+            ],
+        }
+        if self.strategy != "rolling":
+            spec["podTargetLabels"] = [ROLLOUT_HASH_LABEL]
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={**self._meta(args.name), "labels": {**self.labels, **args.service_monitor_labels}},
+            spec=spec,
+            opts=self._opts(),
+        )
+
+
+def analysis_queries(service: str, window_seconds: int) -> dict[str, str]:
+    """PromQL for the new pods' error ratio and p99 latency, over the app's own metrics.
+
+    Both return an empty vector rather than NaN when the new pods had no traffic yet, so
+    `len(result) == 0` reads as "nothing to judge" instead of an analysis error.
+    """
+    new_pods = f'{ROLLOUT_HASH_METRIC_LABEL}="{{{{args.pod-template-hash}}}}"'
+    pods = f'namespace="{service}", service="{service}-metrics", {new_pods}'
+    window = f"{window_seconds}s"
+    traffic = f"(sum(rate(http_requests_total{{{pods}}}[{window}])) > 0)"
+    return {
+        "error-ratio": f'sum(rate(http_requests_total{{{pods}, code=~"5.."}}[{window}])) / {traffic}',
+        "latency-p99": (
+            f"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{{pods}}}[{window}])))"
+            f" and on() {traffic}"
+        ),
+    }
+
+
+def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """Two metrics, each failing the analysis on its second breach (failureLimit from the
+    plan). Blue-green analyses run a fixed number of measurements, after one interval for
+    the preview's first scrapes; a canary's run in the background until promotion."""
+    rollout = args.plan.rollout
+    queries = analysis_queries(args.name, rollout.analysis_window_seconds)
+    thresholds = {"error-ratio": rollout.max_error_ratio, "latency-p99": rollout.max_latency_p99_seconds}
+    metrics = []
+    for metric, query in queries.items():
+        entry: dict[str, Any] = {
+            "name": metric,
+            "interval": f"{rollout.analysis_interval_seconds}s",
+            "failureLimit": rollout.analysis_failure_limit,
+            "successCondition": f"len(result) == 0 || result[0] <= {thresholds[metric]}",
+            "provider": {"prometheus": {"address": args.prometheus_url, "query": query}},
+        }
+        if rollout.strategy == "blue-green":
+            entry["count"] = rollout.analysis_count
+            entry["initialDelay"] = f"{rollout.analysis_interval_seconds}s"
+        metrics.append(entry)
+    if rollout.strategy == "blue-green":
+        # Real requests to the preview colour, counted by the metrics above.
+        metrics.append(
+            {
+                "name": "preview-responds",
+                "interval": f"{rollout.analysis_interval_seconds}s",
+                "count": rollout.analysis_count,
+                "failureLimit": rollout.analysis_failure_limit,
+                "successCondition": "result == 'ok'",
+                "provider": {
+                    "web": {
+                        "url": f"http://{args.name}-preview.{args.name}.svc.cluster.local:{SERVICE_PORT}/",
+                        "jsonPath": "{$.status}",
+                        "timeoutSeconds": 5,
+                    }
+                },
+            }
+        )
+    return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def _utilisation(resource: str, percent: int) -> dict[str, Any]:
+    return {
+        "type": "Resource",
+        "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
+
+
+def _namespace_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def _ingress_hostname(status: Any) -> str:
+    try:
+        return status["load_balancer"]["ingress"][0]["hostname"]
+    except (KeyError, IndexError, TypeError):
+        return ""

@@ -1,0 +1,270 @@
+"""The questionnaire's answers, validated, and the catalogues they are checked against.
+
+Copier's validators and the generated Pulumi program both call the functions
+here, so a value the questionnaire accepts is a value the model can plan for,
+and every rejection says what is accepted instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PLATFORMS = ("aws-eks", "aws-lambda")
+DEPLOYMENT_STRATEGIES = ("rolling", "canary", "blue-green")
+MONITORING_LEVELS = ("basic", "standard", "comprehensive")
+DATABASES = ("postgres", "none")
+ONCALL_TOOLS = ("pagerduty", "opsgenie", "slack", "email")
+COMPLIANCE_FRAMEWORKS = ("soc2", "hipaa", "pci-dss")
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+SLA_MIN = 90.0
+SLA_MAX = 99.999
+SLA_CHOICES = (99.5, 99.9, 99.95, 99.99)
+LATENCY_SLO_MS_RANGE = (10, 60_000)
+
+# Commercial AWS regions and how many availability zones each offers to every
+# account (opt-in regions included). The number bounds the plan's AZ count.
+AWS_REGION_AZS: dict[str, int] = {
+    "us-east-1": 6,
+    "us-east-2": 3,
+    "us-west-1": 2,
+    "us-west-2": 4,
+    "ca-central-1": 3,
+    "ca-west-1": 3,
+    "mx-central-1": 3,
+    "sa-east-1": 3,
+    "eu-west-1": 3,
+    "eu-west-2": 3,
+    "eu-west-3": 3,
+    "eu-central-1": 3,
+    "eu-central-2": 3,
+    "eu-north-1": 3,
+    "eu-south-1": 3,
+    "eu-south-2": 3,
+    "il-central-1": 3,
+    "me-south-1": 3,
+    "me-central-1": 3,
+    "af-south-1": 3,
+    "ap-east-1": 3,
+    "ap-east-2": 3,
+    "ap-south-1": 3,
+    "ap-south-2": 3,
+    "ap-northeast-1": 3,
+    "ap-northeast-2": 4,
+    "ap-northeast-3": 3,
+    "ap-southeast-1": 3,
+    "ap-southeast-2": 3,
+    "ap-southeast-3": 3,
+    "ap-southeast-4": 3,
+    "ap-southeast-5": 3,
+    "ap-southeast-7": 3,
+}
+
+# The region a service fails over to when its SLA calls for a second region:
+# the nearest region in the same jurisdiction with at least three AZs.
+DR_REGION_PAIRS: dict[str, str] = {
+    "us-east-1": "us-west-2",
+    "us-east-2": "us-west-2",
+    "us-west-1": "us-east-2",
+    "us-west-2": "us-east-1",
+    "ca-central-1": "ca-west-1",
+    "ca-west-1": "ca-central-1",
+    "mx-central-1": "us-east-2",
+    "sa-east-1": "us-east-1",
+    "eu-west-1": "eu-central-1",
+    "eu-west-2": "eu-west-1",
+    "eu-west-3": "eu-central-1",
+    "eu-central-1": "eu-west-1",
+    "eu-central-2": "eu-central-1",
+    "eu-north-1": "eu-central-1",
+    "eu-south-1": "eu-central-1",
+    "eu-south-2": "eu-west-3",
+    "il-central-1": "eu-central-1",
+    "me-south-1": "me-central-1",
+    "me-central-1": "me-south-1",
+    "af-south-1": "eu-west-1",
+    "ap-east-1": "ap-southeast-1",
+    "ap-east-2": "ap-east-1",
+    "ap-south-1": "ap-south-2",
+    "ap-south-2": "ap-south-1",
+    "ap-northeast-1": "ap-northeast-3",
+    "ap-northeast-2": "ap-northeast-1",
+    "ap-northeast-3": "ap-northeast-1",
+    "ap-southeast-1": "ap-southeast-3",
+    "ap-southeast-2": "ap-southeast-4",
+    "ap-southeast-3": "ap-southeast-1",
+    "ap-southeast-4": "ap-southeast-2",
+    "ap-southeast-5": "ap-southeast-1",
+    "ap-southeast-7": "ap-southeast-1",
+}
+
+_DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SLUG_MAX_LENGTH = 40
+
+
+class AnswerError(ValueError):
+    """An answer the model cannot plan for; the message says what is accepted."""
+
+
+def _one_of(name: str, value: Any, accepted: tuple[str, ...]) -> str:
+    if value not in accepted:
+        raise AnswerError(f"{name} must be one of {', '.join(accepted)}; got {value!r}")
+    return value
+
+
+def slug_error(slug: Any) -> str:
+    """Why `slug` is not a usable service slug, or '' when it is."""
+    if not isinstance(slug, str) or not slug:
+        return "service_slug must not be empty"
+    if len(slug) > SLUG_MAX_LENGTH:
+        return f"service_slug must be at most {SLUG_MAX_LENGTH} characters; got {len(slug)}"
+    if not _DNS_LABEL.match(slug):
+        return (
+            "service_slug must be a DNS-1123 label: lowercase letters, digits and '-', "
+            f"starting with a letter and not ending with '-'; got {slug!r}"
+        )
+    return ""
+
+
+def slugify(name: str) -> str:
+    """The default service slug for a project name: 'Payments API' -> 'payments-api'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = re.sub(r"^[^a-z]+", "", slug)
+    return slug[:SLUG_MAX_LENGTH].rstrip("-") or "service"
+
+
+def region_error(region: Any) -> str:
+    if region not in AWS_REGION_AZS:
+        return (
+            f"aws_region must be an AWS region code such as us-east-1 or eu-west-1; "
+            f"got {region!r}. Accepted: {', '.join(sorted(AWS_REGION_AZS))}"
+        )
+    return ""
+
+
+def dr_region_error(dr_region: Any, aws_region: Any) -> str:
+    if dr_region == aws_region:
+        return f"dr_region must differ from aws_region ({aws_region})"
+    return region_error(dr_region).replace("aws_region", "dr_region")
+
+
+def sla_error(sla: Any) -> str:
+    """Why `sla` cannot be planned for, or '' when it can."""
+    from .slo import PAGE_FAST_BURN_RATE  # local: slo imports this module
+
+    try:
+        value = float(sla)
+    except (TypeError, ValueError):
+        return f"sla must be a number of percent such as 99.9; got {sla!r}"
+    if not SLA_MIN <= value <= SLA_MAX:
+        return (
+            f"sla must be between {SLA_MIN} and {SLA_MAX} percent "
+            f"(common targets: {', '.join(map(str, SLA_CHOICES))}); got {value}"
+        )
+    if PAGE_FAST_BURN_RATE * (1 - value / 100) > 1:
+        lowest = 100 * (1 - 1 / PAGE_FAST_BURN_RATE)
+        return (
+            f"sla {value} leaves an error budget so large that the {PAGE_FAST_BURN_RATE}x "
+            f"burn-rate page could never fire; choose at least {lowest:.3f}"
+        )
+    return ""
+
+
+def environments_error(environments: Any) -> str:
+    envs = list(environments or [])
+    unknown = [e for e in envs if e not in ENVIRONMENTS]
+    if unknown:
+        return f"environments must be chosen from {', '.join(ENVIRONMENTS)}; unknown: {', '.join(map(str, unknown))}"
+    if "prod" not in envs:
+        return "environments must include prod (dev and staging are optional)"
+    return ""
+
+
+def email_error(email: Any) -> str:
+    if not isinstance(email, str) or not _EMAIL.match(email):
+        return f"owner_email must be an e-mail address such as team@example.com; got {email!r}"
+    return ""
+
+
+def latency_error(latency_ms: Any) -> str:
+    low, high = LATENCY_SLO_MS_RANGE
+    try:
+        value = int(latency_ms)
+    except (TypeError, ValueError):
+        return f"latency_slo_ms must be a whole number of milliseconds; got {latency_ms!r}"
+    if value != float(latency_ms) or not low <= value <= high:
+        return f"latency_slo_ms must be a whole number from {low} to {high}; got {latency_ms!r}"
+    return ""
+
+
+def _check(message: str) -> None:
+    if message:
+        raise AnswerError(message)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Everything the questionnaire asks, in the types the model works with."""
+
+    project_name: str
+    service_slug: str
+    team: str
+    owner_email: str
+    platform: str = "aws-eks"
+    aws_region: str = "us-east-1"
+    environments: tuple[str, ...] = ENVIRONMENTS
+    deployment_strategy: str = "canary"
+    monitoring_level: str = "standard"
+    sla: float = 99.9
+    latency_slo_ms: int = 500
+    database: str = "postgres"
+    oncall: str = "pagerduty"
+    compliance: tuple[str, ...] = ()
+    description: str = ""
+    dr_region: str = ""  # empty: the region paired with aws_region
+
+    def __post_init__(self) -> None:
+        _check(slug_error(self.service_slug))
+        _check(email_error(self.owner_email))
+        _check(region_error(self.aws_region))
+        _check(environments_error(self.environments))
+        _check(sla_error(self.sla))
+        _check(latency_error(self.latency_slo_ms))
+        _one_of("platform", self.platform, PLATFORMS)
+        _one_of("deployment_strategy", self.deployment_strategy, DEPLOYMENT_STRATEGIES)
+        _one_of("monitoring_level", self.monitoring_level, MONITORING_LEVELS)
+        _one_of("database", self.database, DATABASES)
+        _one_of("oncall", self.oncall, ONCALL_TOOLS)
+        for framework in self.compliance:
+            _one_of("compliance", framework, COMPLIANCE_FRAMEWORKS)
+        if not self.team:
+            raise AnswerError("team must name the owning team")
+        _check(dr_region_error(self.dr_region, self.aws_region) if self.dr_region else "")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Answers:
+        """Build from Copier's answers (or any mapping); extra keys are ignored."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        if "environments" in known:
+            # Keep the canonical dev -> staging -> prod order whatever order was given.
+            envs = list(known["environments"] or [])
+            _check(environments_error(envs))
+            known["environments"] = tuple(e for e in ENVIRONMENTS if e in envs)
+        if "compliance" in known:
+            known["compliance"] = tuple(sorted(known["compliance"] or ()))
+        if "sla" in known:
+            _check(sla_error(known["sla"]))
+            known["sla"] = float(known["sla"])
+        if "latency_slo_ms" in known:
+            _check(latency_error(known["latency_slo_ms"]))
+            known["latency_slo_ms"] = int(known["latency_slo_ms"])
+        return cls(**known)
+
+    @property
+    def failover_region(self) -> str:
+        """The disaster-recovery region: the answer, or the region paired with aws_region."""
+        return self.dr_region or DR_REGION_PAIRS[self.aws_region]

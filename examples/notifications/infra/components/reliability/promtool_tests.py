@@ -1,0 +1,336 @@
+"""promtool unit tests for every Prometheus alert of a plan: it fires when it should, and not otherwise.
+
+`alerts.test.yml` holds every alert's cases, `recording-rules.test.yml` the
+SLI recordings'; both sit beside `rules.yml` in `monitoring/prometheus/`. Input series are synthetic counters at one
+sample a minute; expected firing times are derived from `slo.py`
+(`BurnRateAlert.detection_seconds`) and the alert's `for`, with one
+evaluation of slack for rate extrapolation, so a test fails when the rules
+stop matching the model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .alerts import APP_CONTAINER, Alert, alert_catalogue, scrape_job
+from .plan import ServicePlan
+from .prometheus_rules import DURATION, REQUESTS, objectives
+from .slo import BurnRateAlert, duration_seconds
+
+TRAFFIC_PER_MINUTE = 100_000  # requests a minute in the synthetic series
+OUTAGE_START_MINUTES = 30  # clean history before an injected failure
+RULES_FILE = "rules.yml"  # the test files sit beside it
+
+
+def counter(*segments: tuple[int, float]) -> str:
+    """promtool's expanding notation for a counter growing `per_minute` for `minutes`, segment by segment."""
+    parts, value = [], 0.0
+    for index, (minutes, per_minute) in enumerate(segments):
+        step = _num(per_minute)
+        if index == 0:
+            parts.append(f"0+{step}x{minutes}")
+            value = per_minute * minutes
+        else:
+            parts.append(f"{_num(value + per_minute)}+{step}x{minutes - 1}")
+            value += per_minute * minutes
+    return " ".join(parts)
+
+
+def gauge(value: float, minutes: int) -> str:
+    return f"{_num(value)}x{minutes}"
+
+
+def _num(value: float) -> str:
+    return repr(round(value, 9)).removesuffix(".0")
+
+
+def _minutes(duration: str) -> int:
+    return math.ceil(duration_seconds(duration) / 60)
+
+
+def _series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    body = ", ".join(f'{key}="{value}"' for key, value in labels.items())
+    return {"series": f"{name}{{{body}}}", "values": values}
+
+
+def _expand(text: str, labels: dict[str, str]) -> str:
+    return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
+
+
+def _expected(plan: ServicePlan, alert: Alert, series_labels: dict[str, str]) -> dict[str, Any]:
+    labels = {**series_labels, "severity": alert.severity, "service": plan.answers.service_slug, **alert.labels}
+    return {
+        "exp_labels": labels,
+        "exp_annotations": {
+            "summary": alert.summary,
+            "description": _expand(alert.description, series_labels),
+            "runbook_url": alert.runbook,
+        },
+    }
+
+
+def _check(plan: ServicePlan, alert: Alert, minute: int, firing: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "eval_time": f"{minute}m",
+        "alertname": alert.name,
+        "exp_alerts": [] if firing is None else [_expected(plan, alert, firing)],
+    }
+
+
+def _case(name: str, series: list[dict[str, str]], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "interval": "1m", "input_series": series, "alert_rule_test": checks}
+
+
+# --- SLO traffic -------------------------------------------------------------------------------------------------
+
+
+def _traffic(plan: ServicePlan, sli: str, segments: list[tuple[int, float]]) -> list[dict[str, str]]:
+    """Request series for `segments` of (minutes, bad ratio): failing or slow requests per SLI."""
+    slug = plan.answers.service_slug
+    job = {"namespace": slug, "job": scrape_job(slug), "method": "GET", "route": "/"}
+    total = counter(*((minutes, TRAFFIC_PER_MINUTE) for minutes, _ in segments))
+    bad = counter(*((minutes, TRAFFIC_PER_MINUTE * ratio) for minutes, ratio in segments))
+    good = counter(*((minutes, TRAFFIC_PER_MINUTE * (1 - ratio)) for minutes, ratio in segments))
+    if sli == "availability":
+        return [
+            _series(REQUESTS, {**job, "code": "200"}, good),
+            _series(REQUESTS, {**job, "code": "500"}, bad),
+        ]
+    le = plan.answers.latency_slo_ms / 1000
+    le_label = str(int(le)) if float(le).is_integer() else repr(le)
+    return [
+        _series(f"{DURATION}_count", job, total),
+        _series(f"{DURATION}_bucket", {**job, "le": le_label}, good),
+        _series(f"{DURATION}_bucket", {**job, "le": "+Inf"}, total),
+    ]
+
+
+def first_firing_minute(row: BurnRateAlert, error_ratio: float, for_: str) -> int:
+    """The evaluation (in minutes after a step to `error_ratio`) by which the alert must fire:
+    both windows crossed (slo.detection_seconds), then `for`, plus one evaluation of slack."""
+    detection = row.detection_seconds(error_ratio)
+    assert detection is not None, "no detection below the threshold"
+    return math.ceil(detection / 60) + _minutes(for_) + 1
+
+
+def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
+    objective = plan.availability if alert.slo == "availability" else plan.latency
+    labels = {"service": plan.answers.service_slug, "slo": alert.slo}
+    fastest = alert.burn_rows[0]
+    start = OUTAGE_START_MINUTES
+    cases = []
+    if alert.severity == "critical":
+        steps = [("a total outage", 1.0)]
+        if 2 * fastest.threshold < 1:  # at the lowest SLAs twice the threshold is no longer a ratio
+            steps.append(("twice the fast-burn threshold", 2 * fastest.threshold))
+        for title, ratio in steps:
+            fire = first_firing_minute(fastest, ratio, alert.for_)
+            cases.append(
+                _case(
+                    f"{alert.name} fires {fire} min after {title} starts",
+                    _traffic(plan, alert.slo, [(start, 0.0), (fire + 5, ratio)]),
+                    [_check(plan, alert, start, None), _check(plan, alert, start + fire, labels)],
+                )
+            )
+        hours = _minutes(alert.burn_rows[-1].long_window) + 60
+        cases.append(
+            _case(
+                f"{alert.name} stays silent while errors run exactly at the budget",
+                _traffic(plan, alert.slo, [(hours, objective.error_budget)]),
+                [_check(plan, alert, minute, None) for minute in (15, 60, hours)],
+            )
+        )
+    else:
+        steady = 2 * objective.error_budget  # above the 1x ticket, far below the 6x page
+        fire = _minutes(alert.for_) + 2
+        cases.append(
+            _case(
+                f"{alert.name} fires on a steady burn at twice the budget",
+                _traffic(plan, alert.slo, [(fire + 10, steady)]),
+                [_check(plan, alert, fire, labels)],
+            )
+        )
+        below = 0.9 * objective.error_budget
+        cases.append(
+            _case(
+                f"{alert.name} stays silent below the budget",
+                _traffic(plan, alert.slo, [(7 * 60, below)]),
+                [_check(plan, alert, minute, None) for minute in (30, 7 * 60)],
+            )
+        )
+    return cases
+
+
+def _budget_low_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
+    labels = {"service": plan.answers.service_slug, "slo": "availability"}
+    budget = plan.availability.error_budget
+    fire = _minutes(alert.for_) + 2
+    return [
+        _case(
+            f"{alert.name} fires when 80% of the budget is spent",
+            _traffic(plan, "availability", [(fire + 10, 0.8 * budget)]),
+            [_check(plan, alert, fire, labels)],
+        ),
+        _case(
+            f"{alert.name} stays silent at half the budget",
+            _traffic(plan, "availability", [(fire + 10, 0.5 * budget)]),
+            [_check(plan, alert, fire, None)],
+        ),
+    ]
+
+
+# --- Everything else: one bad and one healthy steady state -------------------------------------------------------
+
+
+def _steady_cases(
+    plan: ServicePlan,
+    alert: Alert,
+    series: Callable[[bool], list[dict[str, str]]],
+    firing_labels: dict[str, str],
+) -> list[dict[str, Any]]:
+    fire = _minutes(alert.for_) + 6  # the for, plus the 5m rate windows filling
+    return [
+        _case(f"{alert.name} fires", series(True), [_check(plan, alert, fire, firing_labels)]),
+        _case(f"{alert.name} stays silent when healthy", series(False), [_check(plan, alert, fire, None)]),
+    ]
+
+
+def _steady_series(plan: ServicePlan, alert: Alert) -> tuple[Callable[[bool], list], dict[str, str]]:
+    slug = plan.answers.service_slug
+    job = {"namespace": slug, "job": scrape_job(slug)}
+    pod = {"namespace": slug, "pod": f"{slug}-7d9f8b6c5-x2x4z"}
+    container = {**pod, "container": APP_CONTAINER}
+    span = _minutes(alert.for_) + 20
+
+    def cpu(bad: bool) -> list:
+        used = 0.95 if bad else 0.5
+        return [
+            _series("container_cpu_usage_seconds_total", container, counter((span, 60 * used))),
+            _series(
+                "kube_pod_container_resource_limits", {**container, "resource": "cpu", "unit": "core"}, gauge(1, span)
+            ),
+        ]
+
+    def memory(bad: bool) -> list:
+        limit = 512 * 2**20
+        used = limit * (0.95 if bad else 0.5)
+        return [
+            _series("container_memory_working_set_bytes", container, gauge(used, span)),
+            _series(
+                "kube_pod_container_resource_limits",
+                {**container, "resource": "memory", "unit": "byte"},
+                gauge(limit, span),
+            ),
+        ]
+
+    def disk(bad: bool) -> list:
+        node = {"instance": "10.0.1.17:9100", "fstype": "ext4", "mountpoint": "/"}
+        return [
+            _series("node_filesystem_avail_bytes", node, gauge(5 if bad else 50, span)),
+            _series("node_filesystem_size_bytes", node, gauge(100, span)),
+        ]
+
+    table: dict[str, tuple[Callable[[bool], list], dict[str, str]]] = {
+        "ServiceAbsent": (
+            lambda bad: [
+                _series(
+                    "up", {**job, "job": "other" if bad else job["job"], "instance": "10.0.2.5:8080"}, gauge(1, span)
+                )
+            ],
+            job,
+        ),
+        "ServiceDown": (
+            lambda bad: [_series("up", {**job, "instance": "10.0.2.5:8080"}, gauge(0 if bad else 1, span))],
+            job,
+        ),
+        "PodCrashLooping": (
+            lambda bad: [
+                _series(
+                    "kube_pod_container_status_waiting_reason",
+                    {**container, "reason": "CrashLoopBackOff"},
+                    gauge(1 if bad else 0, span),
+                )
+            ],
+            pod,
+        ),
+        "ServiceCPUSaturation": (cpu, pod),
+        "ServiceMemorySaturation": (memory, pod),
+        "DiskSpaceLow": (disk, {"instance": "10.0.1.17:9100"}),
+        "DatabaseUnavailable": (
+            lambda bad: [
+                _series(
+                    "app_dependency_up",
+                    {**job, "dependency": "postgres", "instance": "10.0.2.5:8080"},
+                    gauge(0 if bad else 1, span),
+                )
+            ],
+            {},
+        ),
+        "SyntheticProbeFailing": (
+            lambda bad: [
+                _series(
+                    "probe_success",
+                    {"service": slug, "instance": f"https://{slug}.example.com/healthz", "job": "blackbox"},
+                    gauge(0 if bad else 1, span),
+                )
+            ],
+            {"instance": f"https://{slug}.example.com/healthz"},
+        ),
+    }
+    return table[alert.name]
+
+
+def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
+    if alert.burn_rows:
+        return _burn_cases(plan, alert)
+    if alert.name == "AvailabilityErrorBudgetLow":
+        return _budget_low_cases(plan, alert)
+    series, labels = _steady_series(plan, alert)
+    return _steady_cases(plan, alert, series, labels)
+
+
+def recording_cases(plan: ServicePlan) -> list[dict[str, Any]]:
+    """With zero traffic every SLI reads 0, not NaN; with 1% errors it reads 0.01."""
+    cases = []
+    for objective in objectives(plan):
+        labels = {"service": plan.answers.service_slug, "slo": objective.sli}
+        for title, ratio, traffic in (("no traffic", 0.0, 0), ("1% bad requests", 0.01, TRAFFIC_PER_MINUTE)):
+            series = _traffic(plan, objective.sli, [(120, ratio)])
+            if not traffic:
+                series = [{**s, "values": gauge(0, 120)} for s in series]
+            cases.append(
+                {
+                    "name": f"{objective.sli} SLI with {title}",
+                    "interval": "1m",
+                    "input_series": series,
+                    "promql_expr_test": [
+                        {
+                            # rounded: rate extrapolation leaves float noise in the last digits
+                            "expr": f'round(slo:sli_error:ratio_rate{window}{{slo="{objective.sli}"}} * 1e6) / 1e6',
+                            "eval_time": "100m",
+                            "exp_samples": [{"labels": _labels(labels), "value": ratio}],
+                        }
+                        for window in ("5m", "1h")
+                    ],
+                }
+            )
+    return cases
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def test_files(plan: ServicePlan) -> dict[str, dict[str, Any]]:
+    """File name -> promtool test document: every Prometheus alert's cases, and the recordings'."""
+    cases = [
+        case for alert in alert_catalogue(plan) if alert.engine == "prometheus" for case in alert_cases(plan, alert)
+    ]
+    return {"alerts.test.yml": _document(cases), "recording-rules.test.yml": _document(recording_cases(plan))}
+
+
+def _document(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"rule_files": [RULES_FILE], "evaluation_interval": "1m", "tests": cases}

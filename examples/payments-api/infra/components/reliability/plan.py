@@ -1,0 +1,421 @@
+"""Answers in, a typed plan for every environment out.
+
+Production takes its tier as it is (`tiers.py`); staging keeps production's
+shape at a smaller size; dev trades resilience for cost. Every way an
+environment is weaker than production is named in its `relaxations`, which
+the guardrails accept and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .answers import AWS_REGION_AZS, Answers
+from .slo import Objective, availability_objective, latency_buckets_seconds, latency_objective
+from .tiers import Tier, tier_for
+
+KUBERNETES_VERSION = "1.34"
+POSTGRES_ENGINE_VERSION = "17"
+ANALYSIS_INTERVAL_SECONDS = 30
+ANALYSIS_FAILURE_LIMIT = 1  # abort on the second failed measurement
+PROMETHEUS_SCRAPE_INTERVAL_SECONDS = 30
+# Blue-green: measurements taken against the preview before promotion, and again after.
+ANALYSIS_COUNT = 4
+# The analysis queries' rate() window: four scrapes, so one missed scrape never empties it.
+ANALYSIS_WINDOW_SECONDS = 4 * PROMETHEUS_SCRAPE_INTERVAL_SECONDS
+# Lambda deployments: CloudWatch alarm period and how many breaching periods roll back.
+LAMBDA_ALARM_PERIOD_SECONDS = 60
+LAMBDA_ALARM_DATAPOINTS = 1
+
+MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "basic": ("prometheus", "alertmanager"),
+    "standard": ("prometheus", "alertmanager", "grafana", "loki", "alloy"),
+    "comprehensive": (
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "loki",
+        "alloy",
+        "tempo",
+        "opentelemetry-collector",
+        "blackbox-exporter",
+    ),
+}
+
+_CIDRS = {"dev": "10.10.0.0/16", "staging": "10.20.0.0/16", "prod": "10.30.0.0/16"}
+DR_CIDR = "10.130.0.0/16"  # the DR region's VPC; distinct from every environment so they can peer
+_LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    cidr: str
+    az_count: int
+    nat_gateways: str  # "single" or "per-az"
+    flow_log_retention_days: int
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    kubernetes_version: str
+    node_instance_types: tuple[str, ...]
+    node_min: int
+    node_desired: int
+    node_max: int
+    public_access_cidrs: tuple[str, ...] = ()  # empty: the API endpoint is private only
+    node_disk_gb: int = 50  # root volume of each node: image layers and container logs
+    deletion_protection: bool = False  # EKS refuses to delete the cluster while on
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    replicas_min: int
+    replicas_max: int
+    pdb_min_available: int
+    max_surge_percent: int
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    hpa_cpu_percent: int
+    hpa_memory_percent: int
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    final_snapshot: bool
+    performance_insights_retention_days: int
+    monitoring_interval_seconds: int
+    replica_region: str  # "" when there is no cross-region replica
+    backup_window: str = "03:00-04:00"
+    maintenance_window: str = "sun:04:30-sun:05:30"
+
+
+@dataclass(frozen=True)
+class FunctionPlan:
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    provisioned_concurrency: int
+    api_throttle_rate: int  # steady-state requests per second on the HTTP API
+    api_throttle_burst: int
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    strategy: str
+    canary_steps: tuple[int, ...]
+    pause_seconds: int
+    analysis_interval_seconds: int
+    analysis_failure_limit: int
+    max_error_ratio: float  # the canary may not burn budget faster than the page rate
+    max_latency_p99_seconds: float
+    scale_down_delay_seconds: int
+    max_surge_percent: int
+    analysis_count: int = ANALYSIS_COUNT  # blue-green pre- and post-promotion measurements
+    analysis_window_seconds: int = ANALYSIS_WINDOW_SECONDS
+
+    @property
+    def full_rollout_seconds(self) -> int:
+        """End-to-end time of a healthy rollout: every pause between steps for canary;
+        the pre-promotion analysis of the preview plus the post-promotion analysis of the
+        new active colour for blue-green; rolling waits on readiness only."""
+        if self.strategy == "canary":
+            return self.pause_seconds * (len(self.canary_steps) - 1)
+        if self.strategy == "blue-green":
+            return 2 * self.analysis_count * self.analysis_interval_seconds
+        return 0
+
+    def rollback_decision_seconds_at(self, error_ratio: float) -> float | None:
+        """Worst case from a step regression to `error_ratio` on the new pods to the abort:
+        a scrape to see it, the time the rate window needs to cross the threshold, then
+        failure_limit + 1 failed measurements. None when analysis would never fail."""
+        if self.strategy == "rolling" or error_ratio <= self.max_error_ratio:
+            return None
+        crossing = self.max_error_ratio * self.analysis_window_seconds / error_ratio
+        return round(
+            PROMETHEUS_SCRAPE_INTERVAL_SECONDS
+            + crossing
+            + self.analysis_interval_seconds * (self.analysis_failure_limit + 1),
+            1,
+        )
+
+    @property
+    def lambda_shift_interval_minutes(self) -> int:
+        """CodeDeploy counts canary and linear intervals in whole minutes: the pause, rounded up."""
+        return max(1, -(-self.pause_seconds // 60))
+
+    @property
+    def lambda_linear_percent(self) -> int:
+        """Rolling on Lambda shifts the same share of traffic per step as pods surge on Kubernetes."""
+        return self.max_surge_percent
+
+    @property
+    def lambda_full_rollout_seconds(self) -> int:
+        """Canary: one interval at the first weight, then all traffic; linear: one interval
+        per step until 100%; all-at-once: shifts as soon as the pre-traffic check passes."""
+        interval = self.lambda_shift_interval_minutes * 60
+        if self.strategy == "canary":
+            return interval
+        if self.strategy == "rolling":
+            return interval * (-(-100 // self.lambda_linear_percent) - 1)
+        return 0
+
+    @property
+    def lambda_rollback_decision_seconds(self) -> int:
+        """A regression can start just after a period began: that period may not breach,
+        the next LAMBDA_ALARM_DATAPOINTS must."""
+        return LAMBDA_ALARM_PERIOD_SECONDS * (LAMBDA_ALARM_DATAPOINTS + 1)
+
+    @property
+    def rollback_decision_seconds(self) -> int:
+        """From a regression starting to the abort: a scrape for the errors to be seen,
+        then failure_limit + 1 failed measurements."""
+        if self.strategy == "rolling":
+            return 0  # no analysis: rolling relies on readiness probes and alerts
+        return PROMETHEUS_SCRAPE_INTERVAL_SECONDS + self.analysis_interval_seconds * (
+            self.analysis_failure_limit + 1
+        )
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    rto_minutes: int
+    rpo_minutes: int
+    multi_region: bool
+    dr_region: str
+
+
+@dataclass(frozen=True)
+class MonitoringPlan:
+    level: str
+    components: tuple[str, ...]
+    prometheus_replicas: int
+    alertmanager_replicas: int
+    prometheus_retention_days: int
+    log_retention_days: int
+    pages: bool  # only production pages; other environments open tickets
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    name: str
+    tier: str
+    network: NetworkPlan
+    workload: WorkloadPlan
+    recovery: RecoveryPlan
+    rollout: RolloutPlan
+    monitoring: MonitoringPlan
+    log_retention_days: int
+    tags: dict[str, str]
+    relaxations: tuple[str, ...]
+    cluster: ClusterPlan | None = None
+    database: DatabasePlan | None = None
+    function: FunctionPlan | None = None
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    answers: Answers
+    tier: Tier
+    availability: Objective
+    latency: Objective
+    latency_buckets_seconds: tuple[float, ...]
+    environments: dict[str, EnvironmentPlan] = field(default_factory=dict)
+
+    @property
+    def prod(self) -> EnvironmentPlan:
+        return self.environments["prod"]
+
+
+def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
+    if env == "prod":
+        return ()
+    named = []
+    if tier.nat_per_az:
+        named.append("single-nat-gateway")
+    if env == "dev":
+        named += ["fewer-availability-zones", "single-replica", "short-log-retention"]
+        if answers.database == "postgres":
+            named += ["single-az-database", "short-backup-retention", "no-deletion-protection", "no-final-snapshot"]
+    if tier.cross_region_replica and answers.database == "postgres":
+        named.append("no-cross-region-replica")
+    return tuple(named)
+
+
+def _network(env: str, tier: Tier) -> NetworkPlan:
+    return NetworkPlan(
+        cidr=_CIDRS[env],
+        az_count=2 if env == "dev" else tier.az_count,
+        nat_gateways="per-az" if env == "prod" and tier.nat_per_az else "single",
+        flow_log_retention_days=_LOG_RETENTION_DAYS[env],
+    )
+
+
+def _workload(env: str, tier: Tier) -> WorkloadPlan:
+    if env == "dev":
+        replicas_min, replicas_max = 1, 3
+    elif env == "staging":
+        replicas_min, replicas_max = tier.replicas_min, tier.replicas_min * 2
+    else:
+        replicas_min, replicas_max = tier.replicas_min, tier.replicas_max
+    return WorkloadPlan(
+        replicas_min=replicas_min,
+        replicas_max=replicas_max,
+        pdb_min_available=replicas_min - 1,
+        max_surge_percent=25,
+        cpu_request="250m",
+        cpu_limit="1",
+        memory_request="256Mi",
+        memory_limit="512Mi",
+        hpa_cpu_percent=70,
+        hpa_memory_percent=80,
+    )
+
+
+def _cluster(env: str, network: NetworkPlan, workload: WorkloadPlan) -> ClusterPlan:
+    # At least one node per AZ so topology spread can place a replica in each.
+    node_min = network.az_count
+    return ClusterPlan(
+        kubernetes_version=KUBERNETES_VERSION,
+        node_instance_types=("t3.large",) if env == "dev" else ("m7i.large",),
+        node_min=node_min,
+        node_desired=max(node_min, workload.replicas_min),
+        node_max=max(node_min * 2, workload.replicas_max),
+        node_disk_gb=20 if env == "dev" else 50,
+        deletion_protection=env == "prod",
+    )
+
+
+def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
+    prod = env == "prod"
+    return DatabasePlan(
+        engine_version=POSTGRES_ENGINE_VERSION,
+        instance_class={"dev": "db.t4g.micro", "staging": "db.t4g.medium"}.get(env, tier.db_instance_class),
+        allocated_storage_gb={"dev": 20, "staging": 50}.get(env, 100),
+        max_allocated_storage_gb={"dev": 50, "staging": 200}.get(env, 1000),
+        multi_az=tier.db_multi_az and env != "dev",
+        backup_retention_days={"dev": 1, "staging": 7}.get(env, tier.backup_retention_days),
+        point_in_time_recovery=True,
+        deletion_protection=env != "dev",
+        final_snapshot=env != "dev",
+        performance_insights_retention_days=7,
+        monitoring_interval_seconds=60 if env == "dev" else 15,
+        replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
+    )
+
+
+def replica_network(env: EnvironmentPlan) -> NetworkPlan | None:
+    """The VPC in the database's replica region, derived from the environment's own
+    network: its isolated subnets hold the replica, the rest is the landing zone a
+    failover deploys the workload into, with one NAT gateway until then."""
+    if env.database is None or not env.database.replica_region:
+        return None
+    return NetworkPlan(
+        cidr=DR_CIDR,
+        az_count=min(env.network.az_count, AWS_REGION_AZS.get(env.database.replica_region, 2)),
+        nat_gateways="single",
+        flow_log_retention_days=env.network.flow_log_retention_days,
+    )
+
+
+def _function(env: str, tier: Tier) -> FunctionPlan:
+    prod = env == "prod"
+    reserved = {"dev": 10, "staging": 50}.get(env, tier.lambda_reserved_concurrency)
+    return FunctionPlan(
+        memory_mb=512 if env == "dev" else 1024,
+        timeout_seconds=15,
+        reserved_concurrency=reserved,
+        provisioned_concurrency=tier.lambda_provisioned_concurrency if prod else 0,
+        api_throttle_rate=reserved * 10,
+        api_throttle_burst=reserved * 20,
+    )
+
+
+def _rollout(tier: Tier, answers: Answers, availability: Objective) -> RolloutPlan:
+    return RolloutPlan(
+        strategy=answers.deployment_strategy,
+        canary_steps=tier.canary_steps,
+        pause_seconds=tier.canary_pause_seconds,
+        analysis_interval_seconds=ANALYSIS_INTERVAL_SECONDS,
+        analysis_failure_limit=ANALYSIS_FAILURE_LIMIT,
+        max_error_ratio=round(availability.alerts[0].threshold, 10),
+        max_latency_p99_seconds=answers.latency_slo_ms / 1000,
+        scale_down_delay_seconds=tier.blue_green_scale_down_delay_seconds,
+        max_surge_percent=25,
+        analysis_count=ANALYSIS_COUNT,
+        analysis_window_seconds=ANALYSIS_WINDOW_SECONDS,
+    )
+
+
+def _monitoring(env: str, tier: Tier, answers: Answers) -> MonitoringPlan:
+    prod = env == "prod"
+    return MonitoringPlan(
+        level=answers.monitoring_level,
+        components=MONITORING_COMPONENTS[answers.monitoring_level],
+        prometheus_replicas=tier.prometheus_replicas if prod else 1,
+        alertmanager_replicas=tier.alertmanager_replicas if prod else 1,
+        prometheus_retention_days=tier.prometheus_retention_days if prod else 7,
+        log_retention_days=_LOG_RETENTION_DAYS[env],
+        pages=prod,
+    )
+
+
+def _tags(env: str, answers: Answers) -> dict[str, str]:
+    tags = {
+        "service": answers.service_slug,
+        "environment": env,
+        "team": answers.team,
+        "managed-by": "pulumi",
+    }
+    if answers.compliance:
+        tags["compliance"] = "+".join(answers.compliance)
+    return tags
+
+
+def _environment(env: str, tier: Tier, answers: Answers, availability: Objective) -> EnvironmentPlan:
+    network = _network(env, tier)
+    workload = _workload(env, tier)
+    eks = answers.platform == "aws-eks"
+    return EnvironmentPlan(
+        name=env,
+        tier=tier.name,
+        network=network,
+        workload=workload,
+        recovery=RecoveryPlan(
+            rto_minutes=tier.rto_minutes,
+            rpo_minutes=tier.rpo_minutes,
+            multi_region=tier.cross_region_replica and env == "prod",
+            dr_region=answers.failover_region,
+        ),
+        rollout=_rollout(tier, answers, availability),
+        monitoring=_monitoring(env, tier, answers),
+        log_retention_days=_LOG_RETENTION_DAYS[env],
+        tags=_tags(env, answers),
+        relaxations=_relaxations(env, tier, answers),
+        cluster=_cluster(env, network, workload) if eks else None,
+        database=_database(env, tier, answers) if answers.database == "postgres" else None,
+        function=None if eks else _function(env, tier),
+    )
+
+
+def plan_service(answers: Answers) -> ServicePlan:
+    """The whole plan for a service: objectives, and one EnvironmentPlan per environment."""
+    tier = tier_for(answers.sla)
+    availability = availability_objective(answers.sla)
+    return ServicePlan(
+        answers=answers,
+        tier=tier,
+        availability=availability,
+        latency=latency_objective(),
+        latency_buckets_seconds=latency_buckets_seconds(answers.latency_slo_ms),
+        environments={env: _environment(env, tier, answers, availability) for env in answers.environments},
+    )

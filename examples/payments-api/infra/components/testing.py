@@ -1,0 +1,243 @@
+"""Run a Pulumi program or component under `pulumi.runtime.set_mocks` and capture
+every resource it registers: no CLI, no credentials, no provider plugins.
+
+Shared by this package's tests and by every generated repo's `infra/tests/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.stack import wait_for_rpcs
+
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class CapturedResource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str | None = None
+    provider: str | None = None  # the explicit provider reference, if any
+
+    def get(self, *path: str, default: Any = None) -> Any:
+        value: Any = self.inputs
+        for key in path:
+            if not isinstance(value, Mapping) or key not in value:
+                return default
+            value = value[key]
+        return value
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    cluster = inputs.get("name", name)
+    return {
+        "endpoint": f"https://{cluster.upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(b"mock certificate authority").decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{cluster.upper()}"}]}],
+        "vpcConfig": {
+            **(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{cluster}-cluster",
+            "vpcId": "vpc-mock",
+        },
+    }
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("identifier", name)
+    address = f"{identifier}.abcdefghijkl.{region}.rds.amazonaws.com"
+    secrets = []
+    if inputs.get("manageMasterUserPassword"):
+        secrets = [{"secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!db-{identifier}-AbCdEf"}]
+    return {"address": address, "endpoint": f"{address}:5432", "port": 5432, "masterUserSecrets": secrets}
+
+
+def _lambda_function(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{inputs.get('name', name)}"
+    invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+    return {"arn": arn, "version": "1", "qualifiedArn": f"{arn}:1", "invokeArn": invoke}
+
+
+def _lambda_alias(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{inputs.get('functionName')}:{inputs.get('name')}"
+    return {"arn": arn, "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+
+
+def _http_api(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "apiEndpoint": f"https://{name}.execute-api.{region}.amazonaws.com",
+        "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{name}",
+    }
+
+
+def _http_stage(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"invokeUrl": f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/"}
+
+
+# Outputs a real provider computes (they are not inputs, so echoing inputs cannot supply them).
+COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:lambda/alias:Alias": _lambda_alias,
+    "aws:apigatewayv2/api:Api": _http_api,
+    "aws:apigatewayv2/stage:Stage": _http_stage,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
+    # A stack reading its own last outputs (e.g. the image it deployed) finds none under mocks.
+    "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
+    # The load balancer controller fills in the ALB's name once the Ingress is admitted.
+    "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: {
+        "status": {"loadBalancer": {"ingress": [{"hostname": f"k8s-{name}-0123456789.{region}.elb.amazonaws.com"}]}}
+    },
+}
+
+
+class CapturingMocks(pulumi.runtime.Mocks):
+    """Echoes inputs back as state, with an id and an ARN; answers the invokes
+    the components make with plausible values for `region`."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.resources: list[CapturedResource] = []
+        self.provider_regions: dict[str, str] = {}  # explicit aws providers: name -> region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(
+            CapturedResource(
+                args.typ, args.name, dict(args.inputs), getattr(args, "parent", None), getattr(args, "provider", None)
+            )
+        )
+        state = {
+            "arn": f"arn:aws:mock:{self.region}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{args.name}",
+            "name": args.name,
+            **args.inputs,
+        }
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("region"):
+            self.provider_regions[args.name] = str(args.inputs["region"])
+        computed = COMPUTED_STATE.get(args.typ)
+        if computed:
+            state.update(computed(args.name, dict(args.inputs), str(args.inputs.get("region") or self.region)))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        token = args.token
+        region = self._region_of(getattr(args, "provider", None))
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{region}{letter}" for letter in "abcdef"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": "mock"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region}
+        return {}
+
+    def _region_of(self, provider: str | None) -> str:
+        # A provider reference is "<urn>::<id>"; the URN ends with the provider's name.
+        name = (provider or "").split("::")[-2] if provider and "::" in provider else ""
+        return self.provider_regions.get(name, self.region)
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+@dataclass
+class ProgramRun:
+    mocks: CapturingMocks
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resources(self) -> list[CapturedResource]:
+        return self.mocks.resources
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return self.mocks.of_type(type_)
+
+    def output(self, name: str) -> Any:
+        """The settled value of a stack output (secret outputs included)."""
+        return resolve(self.outputs[name])
+
+
+def resolve(value: Any) -> Any:
+    """The value of an Output (or a plain value) once the program has settled."""
+    if isinstance(value, pulumi.Output):
+        return asyncio.get_event_loop().run_until_complete(value.future(with_unknowns=True))
+    return value
+
+
+def _settle() -> None:
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(wait_for_rpcs())
+
+
+def run_with_mocks(
+    build: Callable[[], Any],
+    *,
+    project: str = "test",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    region: str = "us-east-1",
+) -> ProgramRun:
+    """Call `build()` (which creates resources) under fresh mocks and wait for it to settle."""
+    mocks = CapturingMocks(region)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    values = {"aws:region": region, **(config or {})}
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
+    )
+    build()
+    _settle()
+    return ProgramRun(mocks)
+
+
+def stack_config(stack_file: Path) -> dict[str, Any]:
+    """The `config:` block of a Pulumi.<stack>.yaml."""
+    import yaml
+
+    return dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+
+
+def run_program(program_dir: Path, *, project: str, stack: str, config: Mapping[str, Any]) -> ProgramRun:
+    """Run `program_dir/__main__.py` as `pulumi up` would, under mocks."""
+    region = str(config.get("aws:region", "us-east-1"))
+    outputs: dict[str, Any] = {}
+    export = pulumi.export
+
+    def record(name: str, value: Any) -> None:
+        outputs[name] = value
+        export(name, value)
+
+    def build() -> None:
+        sys.path.insert(0, str(program_dir))
+        pulumi.export = record
+        try:
+            runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = export
+            sys.path.remove(str(program_dir))
+
+    run = run_with_mocks(build, project=project, stack=stack, config=config, region=region)
+    run.outputs = outputs
+    return run
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Every nested value of a resource's inputs (for searches such as 'no plaintext secret')."""
+    yield value
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from walk(item)

@@ -1,0 +1,42 @@
+"""The guardrails (infra/components/guardrails.py) over every stack's resources.
+
+The same rules run in the CrossGuard pack (policy/) during `pulumi preview`;
+here they run over what the program registers under mocks.
+"""
+
+import pytest
+from conftest import PLAN_KEY, run_stack, stack_file_config
+
+from components.guardrails import RULES, STACK_RULES, Context, check_resources
+
+
+def test_every_stack_passes_the_guardrails(run, context):
+    violations = check_resources(run.resources, context)
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_relaxations_are_only_the_ones_the_rules_know(plan):
+    known = {rule.relaxation for rule in (*RULES, *STACK_RULES) if rule.relaxation}
+    # "single-replica" is honoured by the workload's own checks rather than an infrastructure rule.
+    assert set(plan.relaxations) - known <= {"single-replica"}
+
+
+def test_the_strictest_context_flags_what_a_relaxation_allowed(run, plan):
+    if not plan.relaxations:
+        pytest.skip("production: nothing is relaxed")
+    strict = Context(frozenset(), Context.from_plan(plan).tier)
+    waived = {v.rule for v in check_resources(run.resources, strict)}
+    relaxed_rules = {r.name for r in (*RULES, *STACK_RULES) if r.relaxation in plan.relaxations}
+    assert waived and waived <= relaxed_rules
+
+
+def test_a_weakened_database_is_caught(stack, context):
+    plan = stack_file_config(stack)[PLAN_KEY]
+    if "database" not in plan:
+        pytest.skip("no database in this stack")
+    plan["database"]["deletion_protection"] = False
+    plan["database"]["backup_retention_days"] = 0
+    plan["database"]["point_in_time_recovery"] = False
+    rules = {v.rule for v in check_resources(run_stack(stack, **{PLAN_KEY: plan}).resources, context)}
+    assert "rds-backup-retention" in rules
+    assert ("rds-deletion-protection" in rules) == ("no-deletion-protection" not in context.relaxations)
