@@ -82,6 +82,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def generate(template: Path, dst: Path, ref: str, data: dict[str, object]) -> Path:
     """`copier copy` at `ref`, then a git repository with that first commit, as teams start."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
     args = ["copy", "--trust", "--defaults", "--quiet", "--vcs-ref", ref]
     for key, value in data.items():
         args += ["--data", f"{key}={value}"]
