@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"repos updated:            {len(repos)} (every local edit kept, the v2.0.0 changes applied)")
         print(
-            f"update, median per repo:  {median_update:.2f} s wall, {statistics.median(u[1] for u in updates):.2f} s CPU"
+            f"update, median per repo:  {median_update:.2f} s wall, "
+            f"{statistics.median(u[1] for u in updates):.2f} s CPU"
         )
         print(
             f"fresh copy, median:       {statistics.median(c[0] for c in copies):.2f} s wall, "
