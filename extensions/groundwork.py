@@ -71,7 +71,9 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     return "\n".join(pad + line if line else line for line in text.splitlines()).lstrip()
 
 
-def to_json(value: Any, indent: int | None = None) -> str:
+def to_json(value: Any, indent: int | None = None, **_copier_options: Any) -> str:
+    # Copier wraps the `to_json` filter to pass `default=` for Pydantic objects; plan
+    # data is already plain after to_config, so that option is not needed.
     return json.dumps(model.to_config(value), indent=indent, sort_keys=False)
 
 
@@ -165,6 +167,7 @@ class GroundworkExtension(Extension):
             loki_rules=_monitoring("prometheus_rules", "loki_rule_file"),
             promtool_tests=_monitoring("promtool_tests", "test_files"),
             alertmanager_config=_monitoring("alertmanager", "alertmanager_config"),
+            grafana_dashboards=_monitoring("dashboards", "dashboards"),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,
