@@ -16,6 +16,8 @@ and updated.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,24 @@ def test_every_old_version_updates_to_the_latest(template, tmp_path, old):
     status = git(repo, "status", "--porcelain")
     assert "<<<<<<<" not in "".join(p.read_text() for p in (repo / "docs").rglob("*.md"))
     assert status  # the update is left for review, uncommitted
+
+
+def test_check_update_finds_repos_behind(template, tmp_path):
+    behind = generate(template, tmp_path / "behind", "v2.0.0")
+    current = generate(template, tmp_path / "current", "v3.0.0")
+    report = copier(behind, "check-update", "--output-format", "json").stdout
+    assert '"update_available": true' in report and '"latest_version": "3.0.0"' in report
+    quiet = subprocess.run([sys.executable, "-m", "copier", "check-update", "--quiet"], cwd=behind, timeout=120)
+    assert quiet.returncode == 2
+    assert "up-to-date" in copier(current, "check-update").stdout
+
+
+def test_migrations_apply_only_between_the_two_versions():
+    from extensions.migrations import Migration, pending, rename_answers
+
+    table = (Migration("1.1.0", {"a": "b"}), Migration("2.0.0", {"b": "c"}), Migration("3.0.0", {"c": "d"}))
+    assert [m.version for m in pending(table, "1.0.0", "2.0.0")] == ["1.1.0", "2.0.0"]
+    assert [m.version for m in pending(table, "v2.0.0", "3.0.0.post2.dev0+g1234")] == ["3.0.0"]
+    assert pending(table, "3.0.0", "3.0.0") == []
+    text = "_commit: v1\na: kept value\nalpha: untouched\n"
+    assert rename_answers(text, {"a": "b"}) == "_commit: v1\nb: kept value\nalpha: untouched\n"
