@@ -86,3 +86,13 @@ def test_names_do_not_depend_on_the_sla_or_slug():
     a = alert_names(plan(sla=99.5, monitoring_level="comprehensive"))
     b = alert_names(plan(sla=99.99, service_slug="other", monitoring_level="comprehensive"))
     assert a == b
+
+
+def test_monitoring_volumes_follow_retention():
+    from pulumi_components.reliability.plan import LOKI_GB_PER_DAY, PROMETHEUS_GB_PER_DAY
+
+    for sla in (99.5, 99.9, 99.99):
+        for env in plan(sla=sla).environments.values():
+            m = env.monitoring
+            assert m.prometheus_storage_gb >= m.prometheus_retention_days * PROMETHEUS_GB_PER_DAY
+            assert m.loki_storage_gb >= m.log_retention_days * LOKI_GB_PER_DAY
