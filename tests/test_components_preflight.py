@@ -1,0 +1,61 @@
+"""preflight: every component's checks over a whole plan, before any resource exists."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pulumi_components import ComponentArgsError, preflight
+from pulumi_components.reliability import Answers, plan_service
+from pulumi_components.reliability.answers import SLA_CHOICES
+
+
+def prod(platform="aws-eks", database="postgres", sla=99.99):
+    base = {"project_name": "Pay", "service_slug": "pay", "team": "core", "owner_email": "core@example.com"}
+    return plan_service(Answers(**base, platform=platform, database=database, sla=sla)).prod
+
+
+@pytest.mark.parametrize("platform", ["aws-eks", "aws-lambda"])
+@pytest.mark.parametrize("database", ["postgres", "none"])
+@pytest.mark.parametrize("sla", SLA_CHOICES)
+def test_every_planned_environment_passes(platform, database, sla):
+    base = {"project_name": "Pay", "service_slug": "pay", "team": "core", "owner_email": "core@example.com"}
+    plan = plan_service(Answers(**base, platform=platform, database=database, sla=sla))
+    for env in plan.environments.values():
+        preflight(env, "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (lambda p: dataclasses.replace(p, network=dataclasses.replace(p.network, cidr="10.0.0/16")), r"network\.cidr"),
+        (lambda p: dataclasses.replace(p, network=dataclasses.replace(p.network, az_count=5)), r"network\.az_count"),
+        (
+            lambda p: dataclasses.replace(p, database=dataclasses.replace(p.database, instance_class="db.x1.huge")),
+            r"database\.instance_class",
+        ),
+        (
+            lambda p: dataclasses.replace(p, cluster=dataclasses.replace(p.cluster, node_instance_types=("z9.big",))),
+            r"cluster\.node_instance_types",
+        ),
+    ],
+)
+def test_bad_config_fails_naming_the_key(plan, message):
+    with pytest.raises(ComponentArgsError, match=message):
+        preflight(plan(prod()), "us-east-1")
+
+
+def test_a_region_with_too_few_zones_is_named():
+    with pytest.raises(ComponentArgsError, match=r"network\.az_count: us-west-1 offers 2 AZs"):
+        preflight(prod(), "us-west-1")
+
+
+def test_lambda_without_a_database_needs_no_network():
+    plan = prod(platform="aws-lambda", database="none")
+    broken = dataclasses.replace(plan, network=dataclasses.replace(plan.network, cidr="not a cidr"))
+    preflight(broken, "us-east-1")
+    with pytest.raises(ComponentArgsError, match=r"function\.timeout_seconds"):
+        preflight(
+            dataclasses.replace(plan, function=dataclasses.replace(plan.function, timeout_seconds=90)), "us-east-1"
+        )
