@@ -10,6 +10,7 @@ from ._base import ComponentArgsError
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .network import Network, NetworkArgs
 from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from .preflight import preflight
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "ServerlessFunction",
     "ServerlessFunctionArgs",
     "VpcPlacement",
+    "preflight",
 ]

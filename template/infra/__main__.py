@@ -21,6 +21,7 @@ from components import (
     ServerlessFunction,
     ServerlessFunctionArgs,
     VpcPlacement,
+    preflight,
 )
 from components.reliability import from_config
 from components.reliability.plan import replica_network
@@ -34,6 +35,7 @@ region = pulumi.Config("aws").require("region")
 plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
+preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
 
 
 def build_network() -> Network:
