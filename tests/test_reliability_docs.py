@@ -274,3 +274,16 @@ def test_copy_does_not_warn_when_the_sla_is_reachable(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "docs/reliability-report.md" in result.stderr
     assert "WARNING" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["default", "platinum", "lambda"])
+def test_runbooks_match_the_rendered_alert_list(repos, name):
+    """monitoring/alerts.yaml is the rendered list the CloudWatch alarms (aws-lambda) and the
+    Alertmanager routes are built from; every entry's runbook exists, and no runbook is extra."""
+    repo = repos[name]
+    listed = yaml.safe_load((repo / "monitoring" / "alerts.yaml").read_text())
+    runbooks = {p.stem for p in (repo / "docs" / "runbooks").glob("*.md")}
+    assert {alert["name"] for alert in listed} == runbooks
+    for alert in listed:
+        assert (repo / alert["runbook"]).is_file(), alert["runbook"]
+        assert (repo / "docs" / "runbooks" / "notes" / f"{alert['name']}.md").is_file()
