@@ -76,9 +76,9 @@ def test_each_combination_gets_its_workflows(repos):
 
 
 def test_workflows_and_dependabot_pass_the_json_schemas(repos):
-    files = [str(p) for repo in repos.values() for p in workflow_files(repo)]
-    for schema, paths in (("vendor.github-workflows", files),
-                          ("vendor.dependabot", [str(r / ".github/dependabot.yml") for r in repos.values()])):  # fmt: skip
+    workflows = [str(p) for repo in repos.values() for p in workflow_files(repo)]
+    dependabot = [str(repo / ".github/dependabot.yml") for repo in repos.values()]
+    for schema, paths in (("vendor.github-workflows", workflows), ("vendor.dependabot", dependabot)):
         result = subprocess.run(
             [str(BIN / "check-jsonschema"), "--builtin-schema", schema, *paths], capture_output=True, text=True
         )
@@ -230,14 +230,6 @@ def test_workflows_read_only_outputs_in_the_contract(repos):
         assert used <= contract(repo), f"{name}: {used - contract(repo)} not in scripts/stack_outputs.py"
 
 
-# Outputs the pipelines need that the program does not export yet (the delivery part of
-# infra/__main__.py: the workload's URL and image registry, the Lambda's CodeDeploy group).
-# Listed so that this test fails the day one appears and the list must shrink.
-NOT_YET_EXPORTED = {
-    "aws-eks": {"base_url", "image_repository_url"},
-    "aws-lambda": {"codedeploy_application", "codedeploy_deployment_group"},
-}
-
 PROGRAM_OUTPUTS = """
 import json, sys
 sys.path.insert(0, "infra/tests")
@@ -255,10 +247,8 @@ def test_the_program_exports_the_outputs_the_pipelines_read(repos, name):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     exported = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    pending = NOT_YET_EXPORTED[COMBOS[name]["platform"]]
-    assert contract(repo) - exported == pending, (
-        f"missing: {contract(repo) - exported - pending}; now exported, drop from NOT_YET_EXPORTED: {pending & exported}"
-    )
+    missing = contract(repo) - exported
+    assert not missing, f"the pipelines read outputs the program does not export: {missing}"
 
 
 @pytest.mark.parametrize("name", ["aws-eks-canary-postgres", "aws-lambda-rolling-none"])
@@ -268,3 +258,34 @@ def test_release_scripts_pass_their_own_tests(repos, name):
         cwd=repos[name], capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def documented_settings(readme: str) -> set[str]:
+    """Names in the first column of the README's table of repository variables and secrets."""
+    section = readme.split("## Pipelines", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \| (?:variable|secret)", section, re.M))
+
+
+def test_readme_documents_exactly_the_variables_and_secrets_the_workflows_use(repos):
+    for name, repo in repos.items():
+        text = "\n".join(p.read_text() for p in workflow_files(repo))
+        used = set(re.findall(r"\b(?:vars|secrets)\.([A-Z0-9_]+)", text)) - {"GITHUB_TOKEN"}
+        documented = documented_settings((repo / "README.md").read_text())
+        assert used, name
+        assert used == documented, (
+            f"{name}: used, not documented {used - documented}; documented, unused {documented - used}"
+        )
+
+
+def test_critical_path_doc_takes_the_rollout_time_from_the_model(repos):
+    sys.path.insert(0, str(ROOT))
+    from pulumi_components.reliability import Answers, plan_service
+
+    for name, repo in repos.items():
+        answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+        rollout = plan_service(Answers.from_mapping(answers)).prod.rollout
+        seconds = (
+            rollout.full_rollout_seconds if answers["platform"] == "aws-eks" else rollout.lambda_full_rollout_seconds
+        )
+        doc = (repo / "docs/pipelines.md").read_text()
+        assert f"**{(seconds + 59) // 60} min**" in doc, name
