@@ -3,11 +3,15 @@
 One component per module; each validates its args before creating anything,
 parents every child to itself and tags every taggable child with the shared
 tags. The reliability model (`reliability/`) is plain Python and imports
-without Pulumi.
+without Pulumi. Kubernetes components (`kubernetes_service`, `platform_addons`)
+need pulumi-kubernetes, which only EKS services install: import them from
+their modules.
 """
 
 from ._base import ComponentArgsError
+from .container_registry import ContainerRegistry, ContainerRegistryArgs
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
+from .lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
 from .network import Network, NetworkArgs
 from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from .preflight import preflight
@@ -15,8 +19,12 @@ from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, Vpc
 
 __all__ = [
     "ComponentArgsError",
+    "ContainerRegistry",
+    "ContainerRegistryArgs",
     "KubernetesCluster",
     "KubernetesClusterArgs",
+    "LambdaDeployment",
+    "LambdaDeploymentArgs",
     "Network",
     "NetworkArgs",
     "PostgresDatabase",

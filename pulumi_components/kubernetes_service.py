@@ -161,13 +161,15 @@ class KubernetesService(pulumi.ComponentResource):
         self._autoscaling()
         self._network_policies()
         self._service_monitor()
+        self.hostname = self.ingress.status.apply(_ingress_hostname)
+        self.url = pulumi.Output.concat("https://" if args.certificate_arn else "http://", self.hostname)
         self.register_outputs(
             {
                 "namespace": args.name,
                 "strategy": self.strategy,
                 "role_arn": self.role.arn,
                 "service_names": list(self.services),
-                "ingress_hostname": self.ingress.status.apply(_ingress_hostname),
+                "url": self.url,
             }
         )
 

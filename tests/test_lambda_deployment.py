@@ -30,6 +30,7 @@ def deployment_args(strategy: str, sla: float = 99.9, **overrides) -> LambdaDepl
         alias_name="live",
         rollout=plan.rollout,
         kms_key_arn=KEY_ARN,
+        dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:example-prod-dlq",
         log_retention_days=plan.log_retention_days,
         tags=plan.tags,
     )
@@ -77,6 +78,7 @@ def test_blue_green_is_all_at_once_behind_a_pre_traffic_check(runs):
     assert hook.inputs["environment"]["variables"] == {"READY_PATH": "/readyz"}
     assert hook.inputs["tracingConfig"] == {"mode": "Active"}
     assert hook.inputs["reservedConcurrentExecutions"] >= 1
+    assert hook.inputs["deadLetterConfig"]["targetArn"].endswith(":example-prod-dlq")
     policy = json.loads(runs["blue-green"].of_type("aws:iam/rolePolicy:RolePolicy")[-1].inputs["policy"])
     invokes = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunction"]
     assert invokes and invokes[0]["Resource"].endswith("CodeDeployHook_example-prod-pre-traffic")
