@@ -25,7 +25,7 @@ import yaml
 
 from scripts.template_history import commit_all, copier, edit, git, release, template_repo
 
-APP_FILE = "template/app/src/greeting.py"
+APP_FILE = "template/app/service/core.py"  # team-owned: copier.yml _skip_if_exists
 POSTMORTEM_OLD = "docs/postmortem-template.md"
 POSTMORTEM_NEW = "docs/templates/postmortem.md"
 ONCALL_LINE = "## Silences and toil"
@@ -39,7 +39,7 @@ def v2_changes(repo: Path) -> None:
     (docs / "templates").mkdir()
     (docs / "postmortem-template.md.jinja").rename(docs / "templates" / "postmortem.md.jinja")
     edit(docs / "oncall.md.jinja", ONCALL_LINE, ONCALL_LINE + " (reviewed monthly)")
-    (repo / APP_FILE).write_text('GREETING = "hello from v2"\n')
+    (repo / APP_FILE).write_text((repo / APP_FILE).read_text() + "\nGREETING_FROM_V2 = True\n")
     # rename the question `description` -> `summary`, in the questionnaire and every template
     edit(repo / "copier.yml", "\ndescription:\n", "\nsummary:\n")
     for path in (repo / "template").rglob("*.jinja"):
@@ -63,8 +63,6 @@ def v3_changes(repo: Path) -> None:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     repo = template_repo(tmp_path_factory.mktemp("template") / "groundwork")
-    (repo / APP_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (repo / APP_FILE).write_text('GREETING = "hello from v1"\n')
     release(repo, "v1.0.0")
     v2_changes(repo)
     release(repo, "v2.0.0")
@@ -85,9 +83,9 @@ def generate(template: Path, dst: Path, ref: str, **data: object) -> Path:
 def local_edits(repo: Path) -> dict[str, str]:
     """Edits a team makes after generation; returns {path: text that must survive}."""
     kept = {}
-    app = repo / "app" / "src" / "greeting.py"
-    app.write_text('GREETING = "hello from the payments team"\n')
-    kept["app/src/greeting.py"] = 'GREETING = "hello from the payments team"'
+    app = repo / "app" / "service" / "core.py"
+    app.write_text(app.read_text() + '\nGREETING = "hello from the payments team"\n')
+    kept["app/service/core.py"] = 'GREETING = "hello from the payments team"'
     notes = repo / "docs" / "runbooks" / "notes" / "AvailabilityBudgetBurnPage.md"
     notes.write_text(notes.read_text() + "\n- 2025-03: caused by an expired certificate; see INC-42.\n")
     kept["docs/runbooks/notes/AvailabilityBudgetBurnPage.md"] = "caused by an expired certificate; see INC-42."
@@ -117,7 +115,8 @@ def test_update_keeps_local_edits_applies_changes_and_surfaces_conflicts(templat
     for path, text in kept.items():
         assert text in (repo / path).read_text(), f"local edit lost in {path}"
     # the team-owned app file is not touched, although v2 changed it
-    assert (repo / "app" / "src" / "greeting.py").read_text() == 'GREETING = "hello from the payments team"\n'
+    core = (repo / "app" / "service" / "core.py").read_text()
+    assert core == git(repo, "show", "HEAD:app/service/core.py") and "GREETING_FROM_V2" not in core
     # template changes applied, merged with the edits in the same file
     runbook = (repo / "docs" / "runbooks" / "AvailabilityBudgetBurnPage.md").read_text()
     assert "## Mitigation" in runbook and "Payments: also page" in runbook
