@@ -168,3 +168,48 @@ def test_checkov_finds_nothing(objects, tmp_path):
     assert summary["passed"] > 100
     assert not failed, "\n".join(failed)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# -- the generated program: every Kubernetes object a real EKS stack creates ----------------------
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-prod@sha256:" + "cd" * 32
+NOT_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")  # releases and providers are not API objects
+
+
+@pytest.fixture(scope="module")
+def program_objects(tmp_path_factory) -> dict[str, list[dict]]:
+    from conftest import render
+    from service_fixtures import manifest
+
+    from pulumi_components.testing import run_program, stack_config
+
+    built = {}
+    for strategy in ("rolling", "canary", "blue-green"):
+        repo = render(tmp_path_factory.mktemp(strategy) / "svc", platform="aws-eks", deployment_strategy=strategy,
+                      service_slug="svc")  # fmt: skip
+        config = {**stack_config(repo / "Pulumi.prod.yaml"), "svc:image": IMAGE}
+        run = run_program(repo / "infra", project="svc", stack="prod", config=config)
+        built[strategy] = [
+            manifest(r)
+            for r in run.resources
+            if r.type.startswith("kubernetes:") and not r.type.startswith(NOT_OBJECTS)
+        ]
+    return built
+
+
+def test_the_generated_program_creates_valid_objects(program_objects):
+    version = f"{KUBERNETES_VERSION}.0"
+    for strategy, objs in program_objects.items():
+        kinds = {obj["kind"] for obj in objs}
+        assert ("Rollout" in kinds) is (strategy != "rolling"), strategy
+        for obj in objs:
+            if is_custom(obj):
+                key = (group(obj), obj["kind"])
+                if key in WITHOUT_SCHEMA:
+                    continue
+                schema = json.loads((CRDS / CRD_SCHEMAS[key]).read_text())
+                assert not list(jsonschema.Draft4Validator(schema).iter_errors(obj)), f"{strategy}: {key}"
+            else:
+                kubernetes_validate.validate(obj, version, strict=True)
+        (workload,) = [o for o in objs if o["kind"] in ("Deployment", "Rollout")]
+        assert workload["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
