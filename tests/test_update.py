@@ -134,7 +134,7 @@ def test_update_keeps_local_edits_applies_changes_and_surfaces_conflicts(templat
     conflicted = oncall.read_text()
     assert "<<<<<<< before updating" in conflicted and ">>>>>>> after updating" in conflicted
     assert "(weekly, with the payments lead)" in conflicted and "(reviewed monthly)" in conflicted
-    assert "Updated payments-api" in result.stderr
+    assert "Updated payments-api to the template's v2.0.0" in result.stderr
 
 
 def test_conflicts_can_be_left_as_rej_files(template, tmp_path):
