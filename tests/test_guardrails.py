@@ -3,15 +3,19 @@ and a relaxation waives exactly the rule that names it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 
 import pytest
 from conftest import render
+from pulumi_policy import PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from pulumi_components import guardrails as g
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.reliability.tiers import TIERS
+from pulumi_components.testing import run_program, stack_config
 
 STRICT = g.Context()  # platinum, nothing relaxed
 BRONZE = g.Context(frozenset(), TIERS[0])
@@ -277,17 +281,17 @@ def test_context_from_a_plan_reads_tier_and_relaxations():
     assert not g.Context.from_plan(plan.prod).relaxations
 
 
-# --- the generated guardrails page --------------------------------------------------------------
+# --- the generated repo: its guardrails page and its CrossGuard pack ---------------------------
 
 
 @pytest.fixture(scope="module")
-def guardrails_page(tmp_path_factory):
-    repo = render(tmp_path_factory.mktemp("guardrails-doc"), sla=99.99, database="postgres")
-    return (repo / "docs" / "guardrails.md").read_text()
+def generated(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("guardrails"), service_slug="pay", sla=99.99, database="postgres")
 
 
-def test_the_page_documents_every_rule_and_relaxation(guardrails_page):
-    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", guardrails_page, flags=re.M))
+def test_the_page_documents_every_rule_and_relaxation(generated):
+    page = (generated / "docs" / "guardrails.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", page, flags=re.M))
     assert {doc.name for doc in g.catalogue()} <= documented
     plan = plan_service(
         Answers(project_name="Pay", service_slug="pay", team="core", owner_email="c@example.com", sla=99.99)
@@ -296,4 +300,59 @@ def test_the_page_documents_every_rule_and_relaxation(guardrails_page):
     assert relaxations <= documented
     for doc in g.catalogue():
         if doc.relaxation:
-            assert re.search(rf"^\| `{doc.relaxation}` \|.*`{doc.name}` \|$", guardrails_page, flags=re.M)
+            assert re.search(rf"^\| `{doc.relaxation}` \|.*`{doc.name}` \|$", page, flags=re.M)
+
+
+def _load_pack(repo):
+    # A name of its own, so packs of different rendered repos never share a cached module.
+    spec = importlib.util.spec_from_file_location(f"pack_{abs(hash(repo))}", repo / "policy" / "guardrail_policies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pack_violations(pack, stack, resources):
+    found = []
+    for policy in pack.POLICIES:
+
+        def report(message, urn=None, name=policy.name):
+            found.append((name, message))
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in resources:
+                urn = f"urn:pulumi:{stack}::pay::{r.type}::{r.name}"
+                policy.validate(
+                    ResourceValidationArgs(r.type, unknown_checking_proxy(r.inputs), urn, r.name, None, None), report
+                )
+        else:
+            items = [
+                PolicyResource(
+                    r.type,
+                    unknown_checking_proxy(r.inputs),
+                    f"urn:pulumi:{stack}::pay::{r.type}::{r.name}",
+                    r.name,
+                    None,
+                    None,
+                    None,
+                    [],
+                    {},
+                )
+                for r in resources
+            ]
+            policy.validate(StackValidationArgs(items), report)
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_policy_pack_runs_the_same_rules_with_the_stack_relaxations(generated, stack):
+    pack = _load_pack(generated)
+    assert [p.name for p in pack.POLICIES] == [r.name for r in (*g.RULES, *g.STACK_RULES)]
+    run = run_program(
+        generated / "infra", project="pay", stack=stack, config=stack_config(generated / f"Pulumi.{stack}.yaml")
+    )
+    assert _pack_violations(pack, stack, run.resources) == []
+    (db,) = [r for r in run.of_type(g.RDS) if not r.inputs.get("replicateSourceDb")]
+    weak = type(db)(db.type, db.name, {**db.inputs, "deletionProtection": False, "publiclyAccessible": True})
+    rules = {name for name, _ in _pack_violations(pack, stack, [weak if r is db else r for r in run.resources])}
+    # dev's plan relaxes deletion protection; nothing relaxes a public database.
+    assert rules == ({"rds-not-public"} if stack == "dev" else {"rds-not-public", "rds-deletion-protection"})
