@@ -120,7 +120,9 @@ def test_cross_region_replica_lives_in_the_dr_region_in_its_own_network():
     (replica,) = [r for r in run.of_type(RDS) if r.inputs.get("replicateSourceDb")]
     assert replica.inputs["replicateSourceDb"].endswith(":instance/pay-instance")  # the primary's ARN
     assert provider.name in replica.provider
-    assert replica.inputs["storageEncrypted"] is True and replica.inputs["kmsKeyId"].endswith("pay-env-db-eu-central-1")
+    # KMS keys are regional: the replica is encrypted with a key made in its own region.
+    assert replica.inputs["storageEncrypted"] is True
+    assert replica.inputs["kmsKeyId"] == "arn:aws:mock:eu-central-1:123456789012:key/pay-env-db-eu-central-1"
     assert replica.inputs["publiclyAccessible"] is False
     dr_subnets = [s for s in run.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("pay-dr-isolated")]
     assert [s.inputs["availabilityZone"] for s in dr_subnets] == ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
