@@ -50,3 +50,26 @@ def test_lambda_shifting_uses_whole_minutes():
     assert linear.lambda_full_rollout_seconds == 3 * linear.lambda_shift_interval_minutes * 60
     assert rollout(deployment_strategy="blue-green").lambda_full_rollout_seconds == 0
     assert linear.lambda_rollback_decision_seconds <= 120
+
+
+def test_generated_doc_and_benchmark_show_the_model_figures(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import render
+
+    eks = render(tmp_path / "eks", platform="aws-eks", deployment_strategy="canary", sla=99.9)
+    doc = (eks / "docs" / "delivery.md").read_text()
+    plan = rollout(sla=99.9, deployment_strategy="canary")
+    hard = plan.rollback_decision_seconds_at(1.0)
+    assert f"| prod | {plan.full_rollout_seconds} s | {hard} s for a release failing every request |" in doc
+    assert "5% → 25% → 50% → 100%" in doc and f"**{plan.max_error_ratio}**" in doc
+    lam = render(tmp_path / "lambda", platform="aws-lambda", deployment_strategy="rolling", sla=99.9)
+    lambda_plan = rollout(sla=99.9, deployment_strategy="rolling", platform="aws-lambda")
+    shift, decision = lambda_plan.lambda_full_rollout_seconds, lambda_plan.lambda_rollback_decision_seconds
+    assert f"| prod | {shift} s | at most {decision} s" in (lam / "docs" / "delivery.md").read_text()
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "rollout_timing.py"
+    printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    (row,) = [line.split() for line in printed.splitlines() if line.split()[:2] == ["99.9", "canary"]]
+    assert row[3] == f"{plan.full_rollout_seconds}s" and row[5] == f"{hard:g}s"
