@@ -142,3 +142,31 @@ def test_in_a_vpc_it_reaches_only_https_and_the_database():
 def test_bad_function_config_names_the_key(override, message):
     with pytest.raises(ComponentArgsError, match=message):
         build(env_plan(99.9, "prod"), **override)
+
+
+def test_releases_own_the_alias_after_creation():
+    ignored = {}
+
+    def record(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == "aws:lambda/alias:Alias":
+            ignored[args.name] = list(args.opts.ignore_changes or [])
+
+    def program():
+        pulumi.runtime.register_stack_transformation(record)
+        plan = env_plan(99.9, "prod")
+        ServerlessFunction(
+            "pay",
+            ServerlessFunctionArgs(
+                name="pay-env",
+                region="us-east-1",
+                plan=plan.function,
+                code=pulumi.AssetArchive({}),
+                handler="handler.handle",
+                log_retention_days=plan.log_retention_days,
+                tags=plan.tags,
+            ),
+        )
+
+    run_with_mocks(program)
+    # `pulumi up` publishes versions; only a traffic-shifting deployment moves `live`.
+    assert ignored == {"pay-live": ["functionVersion", "routingConfig"]}
