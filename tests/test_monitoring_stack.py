@@ -46,10 +46,13 @@ def build(level: str, env: str = "prod", credential: str | None = "pd-routing-ke
         service="example-service",
         plan=env_plan(root, env),
         monitoring_dir=root / "monitoring",
-        probe_url="https://example.com",
         oncall_credential=credential,
     )
-    return run_with_mocks(lambda: MonitoringStack(f"example-service-{env}", args))
+
+    def program():
+        MonitoringStack(f"example-service-{env}", args).probe("https://example.com")
+
+    return run_with_mocks(program)
 
 
 def releases(run) -> dict:

@@ -174,6 +174,19 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
+    # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
+    from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+
+    monitoring = MonitoringStack(
+        name,
+        MonitoringStackArgs(
+            service=service,
+            plan=plan,
+            monitoring_dir=REPO / "monitoring",
+            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+        ),
+        opts=pulumi.ResourceOptions(provider=kube),
+    )
     # A release passes the image it built, by digest (`--config <service>:image=...`); any other
     # update keeps the image this stack deployed last instead of removing the workload.
     image = config.get("image") or pulumi.StackReference(
@@ -199,13 +212,39 @@ if cluster:
             else None,
             tags=tags,
         ),
-        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
+        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
+    monitoring.probe(workload.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
     pulumi.export("base_url", workload.url)
 
 if function:
+    # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.
+    # CodeDeploy rolls a release back on its own alias alarms, built from the same page threshold.
+    import yaml
+    from components.slo_alarms import SloAlarms, SloAlarmsArgs
+
+    slo_alarms = SloAlarms(
+        name,
+        SloAlarmsArgs(
+            name=name,
+            plan=plan,
+            catalogue=yaml.safe_load((REPO / "monitoring" / "alerts.yaml").read_text()),
+            api_id=function.api.id,
+            stage=function.stage.name,
+            function_name=function.function.name,
+            oncall=config.require("oncall"),
+            owner_email=config.require("owner_email"),
+            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+            slack_team_id=config.get("slack_team_id"),
+            slack_channel_id=config.get("slack_channel_id"),
+            tags=tags,
+        ),
+    )
+    pulumi.export("slo_page_topic_arn", slo_alarms.page_topic.arn)
+    pulumi.export("slo_dashboard", slo_alarms.dashboard.dashboard_name)
+    pulumi.export("slo_rollback_alarm_arns", slo_alarms.rollback_alarm_arns)
     deployment = LambdaDeployment(
         name,
         LambdaDeploymentArgs(
@@ -226,4 +265,5 @@ if function:
         pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name)
 
 # ---- Observability ----------------------------------------------------------------------------
-# Monitoring Helm releases (EKS) and CloudWatch SLO alarms (Lambda) go here, from plan.monitoring.
+# EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).
+# Lambda: SloAlarms (above, beside the CodeDeploy group).
