@@ -1,0 +1,54 @@
+"""Risks derived from the answers: each answer that leaves a gap names it, most severe first."""
+
+from __future__ import annotations
+
+from pulumi_components.reliability import Answers, plan_service
+from pulumi_components.reliability.risks import SEVERITY_ORDER, assess_risks
+
+
+def risks(**answers):
+    base = dict(project_name="Example", service_slug="example", team="platform", owner_email="p@example.com")
+    return {risk.key: risk for risk in assess_risks(plan_service(Answers(**{**base, **answers})))}
+
+
+def test_defaults_have_no_high_risk_and_name_the_relaxations():
+    found = risks()
+    assert not [r for r in found.values() if r.severity == "high"]
+    assert {"dev-single-nat", "staging-single-nat", "dev-short-backups", "single-region", "no-tracing"} <= set(found)
+    assert "infrastructure-spends-budget" in found  # 30.24 of 43.2 budget minutes
+
+
+def test_unreachable_sla_is_the_first_risk_with_its_remedy():
+    ordered = assess_risks(
+        plan_service(
+            Answers(project_name="E", service_slug="e", team="t", owner_email="t@example.com", platform="aws-lambda")
+        )
+    )
+    assert ordered[0].key == "sla-not-reachable" and ordered[0].severity == "high"
+    assert ordered[0].recommendation.startswith("99.9 needs a second region")
+    assert [SEVERITY_ORDER.index(r.severity) for r in ordered] == sorted(
+        SEVERITY_ORDER.index(r.severity) for r in ordered
+    )
+    assert "lambda-connection-storms" in {r.key for r in ordered}
+
+
+def test_answers_that_weaken_operations_are_named():
+    assert risks(oncall="slack")["no-paging"].severity == "high"
+    assert risks(oncall="email", sla=99.5)["no-paging"].severity == "medium"
+    assert "no-automated-rollback" in risks(deployment_strategy="rolling")
+    assert "no-dashboards-or-logs" in risks(monitoring_level="basic")
+    assert "no-tracing" not in risks(monitoring_level="comprehensive")
+    assert "no-staging" in risks(environments=("dev", "prod"))
+    assert "dev-short-backups" not in risks(database="none")
+
+
+def test_four_nines_names_the_failover_time_against_the_budget():
+    found = risks(sla=99.99)
+    assert "single-region" not in found
+    assert (
+        "15 min" in found["failover-exceeds-budget"].finding and "4.32 min" in found["failover-exceeds-budget"].finding
+    )
+
+
+def test_single_az_database_in_production_is_high():
+    assert risks(sla=99.5)["prod-single-az-database"].severity == "high"
