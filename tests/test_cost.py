@@ -29,24 +29,25 @@ def test_default_prod_line_by_line():
     assert lines(prod) == {
         "EKS control plane": 73.00,  # 0.10 x 730
         "EKS nodes": 220.75,  # 3 x 0.1008 x 730 = 220.752
-        "Node root volumes (gp3)": 4.80,  # 3 x 20 GB x 0.08
+        "Node root volumes (gp3)": 12.00,  # 3 x 50 GB x 0.08
         "Application Load Balancer": 16.43,  # 0.0225 x 730 = 16.425
         "ALB capacity units": 5.84,  # 0.008 x 730
         "NAT gateways": 98.55,  # 3 x 0.045 x 730
         "RDS PostgreSQL (Multi-AZ)": 245.28,  # 2 x 0.168 x 730
         "RDS storage (gp3)": 23.00,  # 2 x 100 GB x 0.115
     }
-    assert prod.total_usd == pytest.approx(687.65)
+    assert prod.total_usd == pytest.approx(694.85)
 
 
 def test_default_totals_sum_the_environments():
     estimate = estimate_cost(plan())
     assert [env.name for env in estimate.environments] == ["dev", "staging", "prod"]
     dev = estimate.environment("dev")
-    # 73 + 2 x 0.0832 x 730 (121.47) + 3.20 + 16.43 + 5.84 + 32.85 + 0.016 x 730 (11.68) + 20 x 0.115 (2.30)
-    assert dev.total_usd == pytest.approx(266.77)
+    # 73 + 2 x 0.0832 x 730 (121.47) + 2 x 50 GB x 0.08 (8.00) + 16.43 + 5.84 + 32.85
+    #   + 0.016 x 730 (11.68) + 20 GB x 0.115 (2.30)
+    assert dev.total_usd == pytest.approx(271.57)
     assert estimate.total_usd == pytest.approx(round(sum(env.total_usd for env in estimate.environments), 2))
-    assert estimate.total_usd == pytest.approx(266.77 + 460.07 + 687.65)
+    assert estimate.total_usd == pytest.approx(271.57 + 467.27 + 694.85)
 
 
 def test_99_99_adds_the_cross_region_replica_priced_in_the_dr_region():
