@@ -43,11 +43,11 @@ def test_default_totals_sum_the_environments():
     estimate = estimate_cost(plan())
     assert [env.name for env in estimate.environments] == ["dev", "staging", "prod"]
     dev = estimate.environment("dev")
-    # 73 + 2 x 0.0832 x 730 (121.47) + 2 x 50 GB x 0.08 (8.00) + 16.43 + 5.84 + 32.85
+    # 73 + 2 x 0.0832 x 730 (121.47) + 2 x 20 GB x 0.08 (3.20) + 16.43 + 5.84 + 32.85
     #   + 0.016 x 730 (11.68) + 20 GB x 0.115 (2.30)
-    assert dev.total_usd == pytest.approx(271.57)
+    assert dev.total_usd == pytest.approx(266.77)
     assert estimate.total_usd == pytest.approx(round(sum(env.total_usd for env in estimate.environments), 2))
-    assert estimate.total_usd == pytest.approx(271.57 + 467.27 + 694.85)
+    assert estimate.total_usd == pytest.approx(266.77 + 467.27 + 694.85)
 
 
 def test_99_99_adds_the_cross_region_replica_priced_in_the_dr_region():
