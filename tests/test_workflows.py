@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,12 @@ BIN = Path(sys.executable).parent
 ACTIONLINT_DIR = ROOT / "tests" / "actionlint"
 
 # platform x strategy x database, plus the environment subsets and the S3 backend.
+# Monitoring levels ride along with the strategies, so every level's files are referenced too.
+LEVEL_OF = {"rolling": "basic", "canary": "standard", "blue-green": "comprehensive"}
 COMBOS = {
-    f"{platform}-{strategy}-{database}": dict(platform=platform, deployment_strategy=strategy, database=database)
+    f"{platform}-{strategy}-{database}": dict(
+        platform=platform, deployment_strategy=strategy, database=database, monitoring_level=LEVEL_OF[strategy]
+    )
     for platform in ("aws-eks", "aws-lambda")
     for strategy in ("rolling", "canary", "blue-green")
     for database in ("postgres", "none")
@@ -309,3 +314,29 @@ def test_run_steps_pass_shellcheck(repos, tmp_path):
     result = subprocess.run([shellcheck, "--format", "json", *scripts], capture_output=True, text=True)
     findings = json.loads(result.stdout or "[]")
     assert len(scripts) > 30 and findings == [], json.dumps(findings, indent=1)[:4000]
+
+
+# The local checks of the generated CI, run here as its jobs run them.
+LOCAL_CHECKS = re.compile(r"^(promtool|amtool|hadolint) ")
+
+
+@pytest.mark.parametrize("name", ["aws-eks-rolling-postgres", "aws-eks-blue-green-none"])
+def test_ci_monitoring_and_dockerfile_checks_pass_on_the_rendered_repo(repos, name):
+    repo = repos[name]
+    commands = [step["run"] for _, _, step in steps(repo) if LOCAL_CHECKS.match(step.get("run", ""))]
+    assert {c.split()[0] for c in commands} == {"promtool", "amtool", "hadolint"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    for command in commands:
+        if not shutil.which(command.split()[0], path=env["PATH"]):
+            pytest.skip(f"{command.split()[0]} is installed by .ci/run")
+        result = subprocess.run(["bash", "-ec", command], cwd=repo, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{command}\n{result.stdout}{result.stderr}"
+
+
+def test_ci_function_package_step_builds_a_zip(repos, tmp_path):
+    repo = repos["aws-lambda-canary-none"]
+    (command,) = [s["run"] for _, job, s in steps(repo) if job == "package" and "zip" in s.get("run", "")]
+    env = {**os.environ, "RUNNER_TEMP": str(tmp_path)}
+    subprocess.run(["bash", "-ec", command], cwd=repo, env=env, check=True, capture_output=True)
+    names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
+    assert "handler.py" in names and not any("__pycache__" in n for n in names)
