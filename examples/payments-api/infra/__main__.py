@@ -5,15 +5,20 @@ reliability model wrote; nothing here is sized by hand. Change the plan
 there (or the answers, with `copier update`), not in this file.
 
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
-    aws-lambda  ServerlessFunction (+ Network + PostgresDatabase)
+                + ContainerRegistry + PlatformAddons + KubernetesService (the workload)
+    aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
 """
 
 from pathlib import Path
 
 import pulumi
 from components import (
+    ContainerRegistry,
+    ContainerRegistryArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
+    LambdaDeployment,
+    LambdaDeploymentArgs,
     Network,
     NetworkArgs,
     PostgresDatabase,
@@ -21,6 +26,7 @@ from components import (
     ServerlessFunction,
     ServerlessFunctionArgs,
     VpcPlacement,
+    preflight,
 )
 from components.reliability import from_config
 from components.reliability.plan import replica_network
@@ -34,6 +40,7 @@ region = pulumi.Config("aws").require("region")
 plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
+preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
 
 
 def build_network() -> Network:
@@ -101,8 +108,9 @@ elif platform == "aws-lambda":
             name=name,
             region=region,
             plan=plan.function,
-            code=pulumi.FileArchive(str(REPO / "function")),
-            handler="handler.handle",
+            # The sample service's own core (app/service), behind the HTTP API.
+            code=pulumi.FileArchive(str(REPO / "app")),
+            handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
             vpc=vpc,
@@ -135,10 +143,127 @@ if database:
         pulumi.export("db_replica_endpoint", database.replica.endpoint)
 
 # ---- Delivery ---------------------------------------------------------------------------------
-# The workload, its Helm add-ons and (Lambda) CodeDeploy traffic shifting go here. They build on:
-#   cluster.kubeconfig (a Kubernetes provider), cluster.oidc_provider / cluster.oidc_issuer /
-#   cluster.irsa_role(), cluster.workload_security_group, cluster.node_role;
-#   function.function and function.alias (the `live` alias a deployment shifts).
+# EKS: the image registry, the cluster add-ons (Helm, values from deploy/) and the workload with the
+# plan's rollout strategy. Lambda: CodeDeploy shifting of the `live` alias with automatic rollback.
+kube = None  # the cluster's Kubernetes provider, for everything installed into it
+if cluster:
+    import pulumi_kubernetes as k8s
+    from components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
+    from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
+
+    registry = ContainerRegistry(name, ContainerRegistryArgs(name=name, tags=tags))
+    kube = k8s.Provider(
+        f"{name}-kube", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
+    )
+    load_balancer_role = cluster.irsa_role(
+        "alb-controller",
+        namespace="kube-system",
+        service_account="aws-load-balancer-controller",
+        policy=load_balancer_controller_policy(),
+    )
+    addons = PlatformAddons(
+        name,
+        PlatformAddonsArgs(
+            cluster_name=cluster.cluster_name,
+            region=region,
+            vpc_id=network.vpc.id,
+            strategy=plan.rollout.strategy,
+            values_dir=REPO / "deploy",
+            load_balancer_role_arn=load_balancer_role.arn,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(provider=kube),
+    )
+    # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
+    from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+
+    monitoring = MonitoringStack(
+        name,
+        MonitoringStackArgs(
+            service=service,
+            plan=plan,
+            monitoring_dir=REPO / "monitoring",
+            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+        ),
+        opts=pulumi.ResourceOptions(provider=kube),
+    )
+    # A release passes the image it built, by digest (`--config <service>:image=...`); any other
+    # update keeps the image this stack deployed last instead of removing the workload.
+    image = config.get("image") or pulumi.StackReference(
+        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    ).get_output("image")
+    workload = KubernetesService(
+        name,
+        KubernetesServiceArgs(
+            name=service,
+            image=image,
+            plan=plan,
+            region=region,
+            oidc_provider_arn=cluster.oidc_provider.arn,
+            oidc_issuer=cluster.oidc_issuer,
+            ingress_cidrs=[plan.network.cidr],
+            database=DatabaseConnection(
+                host=database.address,
+                secret_arn=database.secret_arn,
+                name=service.replace("-", "_"),
+                cidrs=[plan.network.cidr],
+            )
+            if database
+            else None,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
+    )
+    monitoring.probe(workload.url)  # synthetic probes of the public endpoint (comprehensive)
+    pulumi.export("image", image)
+    pulumi.export("image_repository_url", registry.repository_url)
+    pulumi.export("base_url", workload.url)
+
+if function:
+    # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.
+    # CodeDeploy rolls a release back on its own alias alarms, built from the same page threshold.
+    import yaml
+    from components.slo_alarms import SloAlarms, SloAlarmsArgs
+
+    slo_alarms = SloAlarms(
+        name,
+        SloAlarmsArgs(
+            name=name,
+            plan=plan,
+            catalogue=yaml.safe_load((REPO / "monitoring" / "alerts.yaml").read_text()),
+            api_id=function.api.id,
+            stage=function.stage.name,
+            function_name=function.function.name,
+            oncall=config.require("oncall"),
+            owner_email=config.require("owner_email"),
+            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+            slack_team_id=config.get("slack_team_id"),
+            slack_channel_id=config.get("slack_channel_id"),
+            tags=tags,
+        ),
+    )
+    pulumi.export("slo_page_topic_arn", slo_alarms.page_topic.arn)
+    pulumi.export("slo_dashboard", slo_alarms.dashboard.dashboard_name)
+    pulumi.export("slo_rollback_alarm_arns", slo_alarms.rollback_alarm_arns)
+    deployment = LambdaDeployment(
+        name,
+        LambdaDeploymentArgs(
+            name=name,
+            function_name=function.function.name,
+            function_arn=function.function.arn,
+            alias_name=function.alias.name,
+            rollout=plan.rollout,
+            kms_key_arn=function.key.arn,
+            log_retention_days=plan.log_retention_days,
+            dead_letter_queue_arn=function.dead_letter_queue.arn,
+            tags=tags,
+        ),
+    )
+    pulumi.export("codedeploy_application", deployment.application.name)
+    pulumi.export("codedeploy_deployment_group", deployment.deployment_group.deployment_group_name)
+    if deployment.hook:
+        pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name)
 
 # ---- Observability ----------------------------------------------------------------------------
-# Monitoring Helm releases (EKS) and CloudWatch SLO alarms (Lambda) go here, from plan.monitoring.
+# EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).
+# Lambda: SloAlarms (above, beside the CodeDeploy group).

@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ._base import child, merge_tags, policy_json, require, type_token
+from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
 APP_PORT = 8080
@@ -323,7 +324,8 @@ class KubernetesService(pulumi.ComponentResource):
                 },
                 opts=self._opts(),
             )
-        metrics_name = f"{self._args.name}-metrics"
+        # Its name is the scrape job the alert rules select (reliability/alerts.py).
+        metrics_name = scrape_job(self._args.name)
         services[metrics_name] = k8s.core.v1.Service(
             f"{self._name}-svc-metrics",
             metadata={**self._meta(metrics_name), "labels": {**self.labels, "groundwork.dev/metrics": "true"}},
@@ -392,7 +394,7 @@ class KubernetesService(pulumi.ComponentResource):
             {"name": secret, "secret": {"secretName": secret, "defaultMode": 0o440}} for secret in self.secret_names
         ]
         container = {
-            "name": "app",
+            "name": APP_CONTAINER,
             "image": args.image,
             "imagePullPolicy": "Always",
             "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
@@ -651,8 +653,8 @@ def analysis_queries(service: str, window_seconds: int) -> dict[str, str]:
     Both return an empty vector rather than NaN when the new pods had no traffic yet, so
     `len(result) == 0` reads as "nothing to judge" instead of an analysis error.
     """
-    new_pods = f'{ROLLOUT_HASH_METRIC_LABEL}="{{{{args.pod-template-hash}}}}"'
-    pods = f'namespace="{service}", service="{service}-metrics", {new_pods}'
+    # The same series the SLO rules read, narrowed to the new pods.
+    pods = f'{service_selector(service)}, {ROLLOUT_HASH_METRIC_LABEL}="{{{{args.pod-template-hash}}}}"'
     window = f"{window_seconds}s"
     traffic = f"(sum(rate(http_requests_total{{{pods}}}[{window}])) > 0)"
     return {

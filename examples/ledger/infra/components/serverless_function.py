@@ -167,7 +167,9 @@ class ServerlessFunction(pulumi.ComponentResource):
             function_name=self.function.name,
             function_version=self.function.version,
             description="The version serving traffic; deployments shift it",
-            opts=child(self),
+            # Created on the first published version; from then on a release's traffic-shifting
+            # deployment moves it (and moves it back on a rollback), never `pulumi up`.
+            opts=child(self, ignore_changes=["functionVersion", "routingConfig"]),
         )
         if plan.provisioned_concurrency:
             aws.lambda_.ProvisionedConcurrencyConfig(

@@ -14,6 +14,7 @@ from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
 from .network import Network, NetworkArgs
 from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from .preflight import preflight
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "ServerlessFunction",
     "ServerlessFunctionArgs",
     "VpcPlacement",
+    "preflight",
 ]

@@ -117,8 +117,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
                 args.typ, args.name, dict(args.inputs), getattr(args, "parent", None), getattr(args, "provider", None)
             )
         )
+        # A resource lives in its own `region`, else its provider's, else the stack's.
+        region = str(args.inputs.get("region") or self._region_of(getattr(args, "provider", None)))
         state = {
-            "arn": f"arn:aws:mock:{self.region}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{args.name}",
+            "arn": f"arn:aws:mock:{region}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{args.name}",
             "name": args.name,
             **args.inputs,
         }
@@ -126,7 +128,7 @@ class CapturingMocks(pulumi.runtime.Mocks):
             self.provider_regions[args.name] = str(args.inputs["region"])
         computed = COMPUTED_STATE.get(args.typ)
         if computed:
-            state.update(computed(args.name, dict(args.inputs), str(args.inputs.get("region") or self.region)))
+            state.update(computed(args.name, dict(args.inputs), region))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -4,6 +4,7 @@ one JSON access log line per request, and a graceful stop on SIGTERM.
 Metrics (the names the alert rules, dashboards and rollout analysis query):
     http_requests_total{code,method,route}             counter
     http_request_duration_seconds{method,route}        histogram, buckets from settings
+    app_dependency_up{dependency="postgres"}           gauge, only when a database is configured
 Probe and scrape requests (/healthz, /readyz, /metrics) are not counted.
 """
 
@@ -20,13 +21,14 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
 
-from . import core, logs, settings
+from . import config, core, logs, settings
 
 log = logging.getLogger("service")
 disable_created_metrics()  # no *_created series: they double the series count and nothing reads them
@@ -46,6 +48,14 @@ class Metrics:
             buckets=settings.LATENCY_BUCKETS_SECONDS,
             registry=self.registry,
         )
+        if config.database_address() is not None:
+            # 1 while the database accepts connections, checked at each scrape (DatabaseUnavailable alert).
+            Gauge(
+                "app_dependency_up",
+                "Whether a dependency answers (1) or not (0)",
+                ["dependency"],
+                registry=self.registry,
+            ).labels(dependency="postgres").set_function(lambda: 0.0 if core.check_database() else 1.0)
         # Series exist from the start, so ratios and rates read 0 rather than nothing.
         for code in ("200", "500"):
             self.requests.labels(code=code, method="GET", route="/")

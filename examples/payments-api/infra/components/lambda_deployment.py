@@ -94,6 +94,7 @@ class LambdaDeploymentArgs:
     rollout: RolloutPlan
     kms_key_arn: pulumi.Input[str]  # encrypts the hook's logs (the function's key)
     log_retention_days: int
+    dead_letter_queue_arn: pulumi.Input[str]  # CodeDeploy calls the hook asynchronously; failures land here
     ready_path: str = "/readyz"
     alarm_arns: Sequence[pulumi.Input[str]] | None = None  # None: build the SLA alarms here
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -292,7 +293,9 @@ class LambdaDeployment(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{self._name}-hook-policy",
             role=role.id,
-            policy=pulumi.Output.all(args.function_arn, log_group.arn).apply(
+            policy=pulumi.Output.all(
+                args.function_arn, log_group.arn, args.dead_letter_queue_arn, args.kms_key_arn
+            ).apply(
                 lambda a: policy_json(
                     [
                         {
@@ -311,6 +314,8 @@ class LambdaDeployment(pulumi.ComponentResource):
                             "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                             "Resource": "*",
                         },
+                        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": a[2]},
+                        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": a[3]},
                     ]
                 )
             ),
@@ -328,6 +333,7 @@ class LambdaDeployment(pulumi.ComponentResource):
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={"READY_PATH": args.ready_path}),
             kms_key_arn=args.kms_key_arn,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=args.dead_letter_queue_arn),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
             tags=args.tags,
             opts=child(self, depends_on=[log_group]),

@@ -31,7 +31,10 @@ def test_cluster_is_private_encrypted_and_sized_by_the_plan(run, plan):
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
     assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == plan.cluster.node_disk_gb
     assert {a.inputs["addonName"] for a in run.of_type("aws:eks/addon:Addon")} == {
-        "vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"
+        "vpc-cni",
+        "kube-proxy",
+        "coredns",
+        "aws-ebs-csi-driver",
     }
     assert all(a.inputs.get("addonVersion") for a in run.of_type("aws:eks/addon:Addon"))
     kubeconfig = json.loads(run.output("kubeconfig"))
@@ -53,7 +56,9 @@ def test_database_follows_the_plan(run, plan):
     replicas = [r for r in run.of_type("aws:rds/instance:Instance") if r.inputs.get("replicateSourceDb")]
     assert len(replicas) == (1 if expected.replica_region else 0)
     (ingress,) = [
-        r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.inputs.get("fromPort") == 5432
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs.get("fromPort") == 5432
     ]
     assert ingress.inputs.get("referencedSecurityGroupId") and "cidrIpv4" not in ingress.inputs
     assert run.output("db_secret_arn").startswith("arn:aws:secretsmanager:")
@@ -62,7 +67,8 @@ def test_database_follows_the_plan(run, plan):
 def test_function_follows_the_plan(run, plan):
     if plan.function is None:
         pytest.skip("not a Lambda stack")
-    fn = _one(run, "aws:lambda/function:Function")
+    # The service's function; a blue-green stack also has CodeDeploy's pre-traffic hook.
+    (fn,) = [f for f in run.of_type("aws:lambda/function:Function") if not f.name.endswith("-pre-traffic")]
     assert fn.inputs["reservedConcurrentExecutions"] == plan.function.reserved_concurrency
     assert fn.inputs["memorySize"] == plan.function.memory_mb
     assert fn.inputs["publish"] is True

@@ -8,6 +8,7 @@ import importlib
 import sys
 
 import pytest
+from components.guardrails import RULES, STACK_RULES
 from conftest import PROJECT, ROOT
 from pulumi_policy import (
     PolicyResource,
@@ -16,8 +17,6 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
-
-from components.guardrails import RULES, STACK_RULES
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +36,21 @@ def _validate(pack, stack, resources):
     """Every policy of the pack over `resources`; returns (policy, message) pairs."""
     found = []
     for policy in pack.POLICIES:
+
         def report(message, urn=None, name=policy.name):
             found.append((name, message))
 
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.type, unknown_checking_proxy(r.inputs), _urn(stack, r), r.name, None, None)
+                args = ResourceValidationArgs(
+                    r.type, unknown_checking_proxy(r.inputs), _urn(stack, r), r.name, None, None
+                )
                 policy.validate(args, report)
         else:
             policy_resources = [
-                PolicyResource(r.type, unknown_checking_proxy(r.inputs), _urn(stack, r), r.name, None, None, None, [], {})
+                PolicyResource(
+                    r.type, unknown_checking_proxy(r.inputs), _urn(stack, r), r.name, None, None, None, [], {}
+                )
                 for r in resources
             ]
             policy.validate(StackValidationArgs(policy_resources), report)

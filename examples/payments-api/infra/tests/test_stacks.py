@@ -1,11 +1,14 @@
-"""Every stack's program builds what its plan says, and bad stack config names its key."""
+"""Every stack's program builds what its plan says, and bad stack config names its key.
+
+Bad config is tried on the prod stack (every repo has one); the checks run
+before any resource exists, so the other stacks would fail the same way.
+"""
 
 import pytest
-from conftest import PLAN_KEY, run_stack, stack_file_config, standby
-
 from components import ComponentArgsError
 from components.reliability import PlanConfigError
 from components.reliability.answers import AWS_REGION_AZS
+from conftest import PLAN_KEY, run_stack, stack_file_config, standby
 
 
 def test_network_follows_the_plan(run, plan):
@@ -39,7 +42,7 @@ def test_names_derive_from_service_and_environment(run, plan):
         assert prefix in name or name in ("$default", "live"), f"{resource.type} {name}"
 
 
-def test_bad_plan_value_names_the_key(stack):
+def test_bad_plan_value_names_the_key(stack="prod"):
     config = stack_file_config(stack)
     config[PLAN_KEY]["network"]["az_count"] = "three"
     with pytest.raises(PlanConfigError, match=r"plan\.network\.az_count must be a whole number"):
@@ -51,7 +54,7 @@ def _needs_network(plan):
         pytest.skip("this stack has no VPC")
 
 
-def test_cidr_that_does_not_parse_names_the_key(stack):
+def test_cidr_that_does_not_parse_names_the_key(stack="prod"):
     plan = stack_file_config(stack)[PLAN_KEY]
     _needs_network(plan)
     plan["network"]["cidr"] = "10.0.0/16"
@@ -59,7 +62,7 @@ def test_cidr_that_does_not_parse_names_the_key(stack):
         run_stack(stack, **{PLAN_KEY: plan})
 
 
-def test_az_count_the_region_cannot_give_names_the_key(stack):
+def test_az_count_the_region_cannot_give_names_the_key(stack="prod"):
     config = stack_file_config(stack)
     plan = config[PLAN_KEY]
     _needs_network(plan)
@@ -68,7 +71,7 @@ def test_az_count_the_region_cannot_give_names_the_key(stack):
         run_stack(stack, **{PLAN_KEY: plan})
 
 
-def test_unknown_instance_class_names_the_key(stack):
+def test_unknown_instance_class_names_the_key(stack="prod"):
     plan = stack_file_config(stack)[PLAN_KEY]
     if "database" in plan:
         plan["database"]["instance_class"] = "db.x9.mega"

@@ -88,7 +88,7 @@ def test_alertmanager_reads_credentials_from_files_only():
     config = yaml.safe_load(ALERTMANAGER.read_text())
     secrets = {"routing_key", "service_key", "api_key", "api_url", "auth_password", "smtp_auth_password"}
     for receiver in config["receivers"]:
-        for key, value in receiver.items():
+        for value in receiver.values():
             for entry in value if isinstance(value, list) else []:
                 assert not secrets & set(entry), f"{receiver['name']} has an inline credential"
     assert not secrets & set(config.get("global", {}))

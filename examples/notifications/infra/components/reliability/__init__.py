@@ -7,11 +7,12 @@ environment; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
 # Feasibility, cost, risks and incident policy of a plan (the reliability documents read these);
-# Prometheus rules, their promtool tests and Alertmanager routes for the alert catalogue.
+# Prometheus rules, their promtool tests, Alertmanager routes and Grafana dashboards for the alert catalogue.
 from . import (  # noqa: F401
     alertmanager,
     availability,
     cost,
+    dashboards,
     incident,
     prometheus_rules,
     promtool_tests,

@@ -153,7 +153,9 @@ def red_dashboard(plan: ServicePlan) -> dict[str, Any]:
     quantile = "histogram_quantile({q}, sum by (le) (rate({d}_bucket{{{s}}}[5m])))"
     panels = [
         _panel(1, "Request rate", "timeseries", [(rate, "{{route}}")], (0, 0, 8, 8), "reqps"),
-        _panel(2, "Error ratio (5xx)", "timeseries", [(f"{errors} / {rate}", "{{route}}")], (8, 0, 8, 8), "percentunit"),
+        _panel(
+            2, "Error ratio (5xx)", "timeseries", [(f"{errors} / {rate}", "{{route}}")], (8, 0, 8, 8), "percentunit"
+        ),
         _panel(
             3,
             "Duration percentiles",

@@ -8,6 +8,7 @@ the guardrails accept and nothing else.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .answers import AWS_REGION_AZS, Answers
@@ -19,6 +20,10 @@ POSTGRES_ENGINE_VERSION = "17"
 ANALYSIS_INTERVAL_SECONDS = 30
 ANALYSIS_FAILURE_LIMIT = 1  # abort on the second failed measurement
 PROMETHEUS_SCRAPE_INTERVAL_SECONDS = 30
+# Daily ingest of one service's cluster: ~400k active series at 30s scrapes (~1.5 bytes a
+# sample after compression), and its logs.
+PROMETHEUS_GB_PER_DAY = 2.0
+LOKI_GB_PER_DAY = 1.0
 # Blue-green: measurements taken against the preview before promotion, and again after.
 ANALYSIS_COUNT = 4
 # The analysis queries' rate() window: four scrapes, so one missed scrape never empties it.
@@ -203,6 +208,9 @@ class MonitoringPlan:
     prometheus_retention_days: int
     log_retention_days: int
     pages: bool  # only production pages; other environments open tickets
+    # Persistent volume sizes for the in-cluster stores, from retention x daily ingest.
+    prometheus_storage_gb: int = 50
+    loki_storage_gb: int = 50
 
 
 @dataclass(frozen=True)
@@ -358,15 +366,23 @@ def _rollout(tier: Tier, answers: Answers, availability: Objective) -> RolloutPl
 
 def _monitoring(env: str, tier: Tier, answers: Answers) -> MonitoringPlan:
     prod = env == "prod"
+    prometheus_retention_days = tier.prometheus_retention_days if prod else 7
     return MonitoringPlan(
         level=answers.monitoring_level,
         components=MONITORING_COMPONENTS[answers.monitoring_level],
         prometheus_replicas=tier.prometheus_replicas if prod else 1,
         alertmanager_replicas=tier.alertmanager_replicas if prod else 1,
-        prometheus_retention_days=tier.prometheus_retention_days if prod else 7,
+        prometheus_retention_days=prometheus_retention_days,
         log_retention_days=_LOG_RETENTION_DAYS[env],
         pages=prod,
+        prometheus_storage_gb=_volume_gb(prometheus_retention_days, PROMETHEUS_GB_PER_DAY),
+        loki_storage_gb=_volume_gb(_LOG_RETENTION_DAYS[env], LOKI_GB_PER_DAY),
     )
+
+
+def _volume_gb(days: int, gb_per_day: float) -> int:
+    """Retention x daily ingest, with 30% headroom for compaction and WAL, in whole GB."""
+    return max(10, math.ceil(days * gb_per_day * 1.3))
 
 
 def _tags(env: str, answers: Answers) -> dict[str, str]:

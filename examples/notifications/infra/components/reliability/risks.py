@@ -125,7 +125,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Choose monitoring_level comprehensive for Tempo tracing and blackbox probes.",
             )
         )
-    if answers.monitoring_level == "basic":
+    if answers.monitoring_level == "basic" and answers.platform == "aws-eks":
         risks.append(
             Risk(
                 "no-dashboards-or-logs",

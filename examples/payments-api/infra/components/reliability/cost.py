@@ -82,7 +82,6 @@ REGION_PRICE_FACTOR: dict[str, float] = {
 # Traffic the usage-priced lines assume (requests per month, mean duration).
 ASSUMED_MONTHLY_REQUESTS: dict[str, int] = {"dev": 1_000_000, "staging": 2_000_000, "prod": 10_000_000}
 ASSUMED_MEAN_DURATION_MS = 100
-NODE_ROOT_VOLUME_GB = 20  # EKS managed node group default disk size
 NOT_ESTIMATED = (
     "per-GB charges: NAT gateway data processing, data transfer out, CloudWatch log ingestion "
     "and storage, backup storage beyond the database size"
@@ -141,7 +140,7 @@ def _hourly(item: str, count: int, key: str, region: str, what: str) -> CostLine
 def _cluster_lines(env: EnvironmentPlan, region: str) -> list[CostLine]:
     cluster = env.cluster
     instance_type = cluster.node_instance_types[0]
-    disk_gb = cluster.node_desired * NODE_ROOT_VOLUME_GB
+    disk_gb = cluster.node_desired * cluster.node_disk_gb
     return [
         _hourly("EKS control plane", 1, "eks-cluster-hour", region, "cluster"),
         _hourly("EKS nodes", cluster.node_desired, f"ec2-hour:{instance_type}", region, instance_type),

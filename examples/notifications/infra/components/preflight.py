@@ -1,0 +1,59 @@
+"""Check a whole environment plan against every component's rules before any resource exists.
+
+Each component validates its own args when it is built, but by then the
+components built before it have registered resources. `preflight` runs the
+same validations up front, so bad stack config fails a `pulumi preview` (and a
+test) at once, with the message naming the key.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from .kubernetes_cluster import KubernetesClusterArgs
+from .network import NetworkArgs
+from .postgres_database import PostgresDatabaseArgs
+from .reliability.plan import EnvironmentPlan, replica_network
+from .serverless_function import ServerlessFunctionArgs, VpcPlacement
+
+_PLACEHOLDER = "preflight"
+
+
+def preflight(plan: EnvironmentPlan, region: str) -> None:
+    """Raise ComponentArgsError for the first setting no component can build."""
+    needs_network = plan.cluster is not None or plan.database is not None
+    if needs_network:
+        NetworkArgs(name=_PLACEHOLDER, region=region, plan=plan.network).validate()
+    subnets = [_PLACEHOLDER] * plan.network.az_count
+    if plan.cluster is not None:
+        KubernetesClusterArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            plan=plan.cluster,
+            vpc_id=_PLACEHOLDER,
+            private_subnet_ids=subnets,
+            log_retention_days=plan.log_retention_days,
+        ).validate()
+    if plan.database is not None:
+        PostgresDatabaseArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            plan=plan.database,
+            vpc_id=_PLACEHOLDER,
+            isolated_subnet_ids=subnets,
+            log_retention_days=plan.log_retention_days,
+            replica_network=replica_network(plan),
+        ).validate()
+        dr_network = replica_network(plan)
+        if dr_network is not None:
+            NetworkArgs(name=_PLACEHOLDER, region=plan.database.replica_region, plan=dr_network).validate()
+    if plan.function is not None:
+        ServerlessFunctionArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            plan=plan.function,
+            code=pulumi.AssetArchive({}),
+            handler=_PLACEHOLDER,
+            log_retention_days=plan.log_retention_days,
+            vpc=VpcPlacement(_PLACEHOLDER, subnets, plan.network.cidr) if plan.database is not None else None,
+        ).validate()
