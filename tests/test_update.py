@@ -15,7 +15,6 @@ and updated.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,13 +39,11 @@ def v2_changes(repo: Path) -> None:
     (docs / "postmortem-template.md.jinja").rename(docs / "templates" / "postmortem.md.jinja")
     edit(docs / "oncall.md.jinja", ONCALL_LINE, ONCALL_LINE + " (reviewed monthly)")
     (repo / APP_FILE).write_text((repo / APP_FILE).read_text() + "\nGREETING_FROM_V2 = True\n")
-    # rename the question `description` -> `summary`, in the questionnaire and every template
+    # rename the question `description` -> `summary`; templates keep reading `description`,
+    # now a computed value (never asked, never recorded), as a template would during a rename
     edit(repo / "copier.yml", "\ndescription:\n", "\nsummary:\n")
-    for path in (repo / "template").rglob("*.jinja"):
-        text = path.read_text()
-        renamed = re.sub(r"(\{\{-?\s*)description\b", r"\1summary", text)
-        if renamed != text:
-            path.write_text(renamed)
+    with (repo / "copier.yml").open("a") as questions:
+        questions.write('\ndescription:\n  type: str\n  default: "{{ summary }}"\n  when: false\n')
     edit(
         repo / "extensions" / "migrations.py",
         "MIGRATIONS: tuple[Migration, ...] = ()",
