@@ -261,8 +261,8 @@ if function:
     )
     pulumi.export("codedeploy_application", deployment.application.name)
     pulumi.export("codedeploy_deployment_group", deployment.deployment_group.deployment_group_name)
-    if deployment.hook:
-        pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name)
+    # Blue-green's readiness check before the shift; the release script adds it to the AppSpec.
+    pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name if deployment.hook else "")
 
 # ---- Observability ----------------------------------------------------------------------------
 # EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).
