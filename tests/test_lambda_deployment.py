@@ -85,11 +85,51 @@ def test_blue_green_is_all_at_once_behind_a_pre_traffic_check(runs):
     assert not runs["canary"].of_type(FUNCTION)
 
 
-def test_the_hook_source_is_valid_python_that_reports_back():
-    tree = ast.parse(HOOK_SOURCE)
-    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-    assert {"handle", "ready", "target_version"} <= names
-    assert "put_lifecycle_event_hook_execution_status" in HOOK_SOURCE
+class FakeAws:
+    """boto3 stand-in: CodeDeploy returns an AppSpec like scripts/lambda_release.py writes,
+    Lambda answers the readiness call with `status`."""
+
+    def __init__(self, status: int | None, function_error: bool = False):
+        self.status, self.function_error = status, function_error
+        self.reported: list[dict] = []
+        self.invoked: list[dict] = []
+
+    def client(self, service: str):
+        return self
+
+    def get_deployment(self, deploymentId):
+        spec = {"Resources": [{"live": {"Properties": {"Name": "example-prod", "TargetVersion": 7}}}]}
+        return {"deploymentInfo": {"revision": {"appSpecContent": {"content": json.dumps(spec)}}}}
+
+    def invoke(self, FunctionName, Qualifier, Payload):
+        import io
+
+        self.invoked.append({"function": FunctionName, "version": Qualifier, "event": json.loads(Payload)})
+        reply = {"Payload": io.BytesIO(json.dumps({"statusCode": self.status}).encode())}
+        return {**reply, "FunctionError": "Unhandled"} if self.function_error else reply
+
+    def put_lifecycle_event_hook_execution_status(self, **kwargs):
+        self.reported.append(kwargs)
+
+
+@pytest.mark.parametrize(
+    ("status", "function_error", "verdict"),
+    [(200, False, "Succeeded"), (503, False, "Failed"), (200, True, "Failed")],
+)
+def test_the_pre_traffic_hook_reports_the_new_versions_readiness(monkeypatch, status, function_error, verdict):
+    import sys
+    import types
+
+    fake = FakeAws(status, function_error)
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=fake.client))
+    monkeypatch.setenv("READY_PATH", "/readyz")
+    namespace: dict = {}
+    exec(compile(ast.parse(HOOK_SOURCE), "hook.py", "exec"), namespace)  # noqa: S102 (our own source)
+    result = namespace["handle"]({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "h-1"}, None)
+    assert result == verdict
+    assert fake.reported == [{"deploymentId": "d-1", "lifecycleEventHookExecutionId": "h-1", "status": verdict}]
+    (call,) = fake.invoked
+    assert (call["function"], call["version"], call["event"]["rawPath"]) == ("example-prod", "7", "/readyz")
 
 
 @pytest.mark.parametrize("strategy", ["rolling", "canary", "blue-green"])
