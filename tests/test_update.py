@@ -182,3 +182,14 @@ def test_migrations_apply_only_between_the_two_versions():
     assert pending(table, "3.0.0", "3.0.0") == []
     text = "_commit: v1\na: kept value\nalpha: untouched\n"
     assert rename_answers(text, {"a": "b"}) == "_commit: v1\nb: kept value\nalpha: untouched\n"
+
+
+def test_changing_the_sla_on_update_moves_every_artifact_and_warns(template, tmp_path):
+    repo = generate(template, tmp_path / "svc", "v3.0.0")
+    result = copier(repo, "update", "--trust", "--defaults", "--data", "sla=99.95", "--vcs-ref", "v3.0.0")
+    assert "WARNING: sla 99.95 is not reachable" in result.stderr
+    assert "99.95 needs a second region" in result.stderr
+    assert "21.6 min of full outage" in (repo / "docs" / "slo.md").read_text()  # was 43.2 at 99.9
+    assert "tier gold" in (repo / "Pulumi.prod.yaml").read_text()
+    assert "**not reachable**" in (repo / "docs" / "reliability-report.md").read_text()
+    assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["sla"] == 99.95
