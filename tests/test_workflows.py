@@ -339,4 +339,4 @@ def test_ci_function_package_step_builds_a_zip(repos, tmp_path):
     env = {**os.environ, "RUNNER_TEMP": str(tmp_path)}
     subprocess.run(["bash", "-ec", command], cwd=repo, env=env, check=True, capture_output=True)
     names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
-    assert "handler.py" in names and not any("__pycache__" in n for n in names)
+    assert "service/lambda_handler.py" in names and not any("__pycache__" in n for n in names)
