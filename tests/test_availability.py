@@ -84,3 +84,10 @@ def test_bronze_single_az_database_names_multi_az_as_the_fix():
 def test_display_never_rounds_up():
     assert percent_display(99.99995) == "99.9999"
     assert percent_display(99.93) == "99.9300"
+
+
+def test_the_cluster_api_is_listed_but_not_multiplied_in():
+    result = feasibility(plan())
+    assert [c.sla_key for c in result.off_path] == ["eks"]
+    assert "eks" not in [c.sla_key for c in result.components]
+    assert feasibility(plan(platform="aws-lambda")).off_path == ()
