@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -96,3 +97,17 @@ def test_monitoring_volumes_follow_retention():
             m = env.monitoring
             assert m.prometheus_storage_gb >= m.prometheus_retention_days * PROMETHEUS_GB_PER_DAY
             assert m.loki_storage_gb >= m.log_retention_days * LOKI_GB_PER_DAY
+
+
+def test_the_guide_lists_every_alert():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "observability.md").read_text()
+    listed = set(re.findall(r"^\| `(\w+)` \|", guide, flags=re.MULTILINE))
+    assert listed == set(ALL_ALERT_NAMES)
+    every = {
+        name
+        for p in ("aws-eks", "aws-lambda")
+        for name in alert_names(plan(platform=p, monitoring_level="comprehensive"))
+    }
+    assert every == set(ALL_ALERT_NAMES), "ALL_ALERT_NAMES is exactly what some answers produce"
