@@ -4,8 +4,8 @@
     python benchmarks/fleet_update.py --repos 100
 
 Builds a git repository of this template with two tagged versions (v1.0.0: the working
-tree; v2.0.0: a typical release touching a document, a runbook section and the stack
-files' comment), generates N service repos at v1.0.0 with varied answers, makes the local
+tree; v2.0.0: a typical release touching two documents and the section every runbook
+shares), generates N service repos at v1.0.0 with varied answers, makes the local
 edits teams make (runbook notes, a runbook, a stack value, the README), commits, then
 updates every repo to v2.0.0. In the same run it times `copier copy` of the same answers at
 v2.0.0 into an empty directory. Both go through the Copier CLI in a subprocess, as a
@@ -58,7 +58,7 @@ def release_v2(repo: Path) -> None:
         "Stabilise first, find the cause after.",
         "Stabilise first, find the cause after. Tell the incident channel what you are trying.",
     )
-    edit(repo / "template" / "_macros" / "stack.jinja", "# `plan` is written", "# The `plan` below is written")
+    edit(docs / "oncall.md.jinja", "## After your shift", "## After your shift (and before your holidays)")
 
 
 def local_edits(repo: Path) -> None:
