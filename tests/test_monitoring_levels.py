@@ -7,7 +7,7 @@ import yaml
 from monitoring_repos import LEVELS, repo
 from test_alert_catalogue import EXPECTED
 
-COMMON = {"alerts.yaml", "tests/test_monitoring.py"}
+COMMON = {"alerts.yaml", "tests/test_monitoring.py", "tests/test_wiring.py"}
 EKS_BASIC = COMMON | {
     "gameday.py",
     "prometheus/rules.yml",
