@@ -100,7 +100,11 @@ elif platform == "aws-lambda":
         network = build_network()
         database = build_database(network, [])
         # The function reads the managed master secret by ARN; no password reaches its environment.
-        environment |= {"DB_HOST": database.address, "DB_NAME": service.replace("-", "_"), "DB_SECRET_ARN": database.secret_arn}
+        environment |= {
+            "DB_HOST": database.address,
+            "DB_NAME": service.replace("-", "_"),
+            "DB_SECRET_ARN": database.secret_arn,
+        }
         vpc = VpcPlacement(vpc_id=network.vpc.id, subnet_ids=network.subnet_ids["private"], cidr=plan.network.cidr)
     function = ServerlessFunction(
         name,
