@@ -274,3 +274,16 @@ def test_tiers_are_ordered_and_never_weaken():
             assert not _weaker(path, low, high), f"{lower.name} -> {higher.name}: {path} {low} -> {high}"
         # A more careful canary starts with a smaller share of traffic.
         assert higher.canary_steps[0] <= lower.canary_steps[0]
+
+
+def test_production_prometheus_keeps_the_whole_slo_period():
+    # The 30-day SLI and the budget-remaining views read a full period of samples.
+    from pulumi_components.reliability.slo import SLO_PERIOD_DAYS
+
+    assert all(tier.prometheus_retention_days > SLO_PERIOD_DAYS for tier in TIERS)
+
+
+def test_a_lambda_service_without_a_network_relaxes_nothing_network_shaped():
+    plan = plan_service(answers(platform="aws-lambda", database="none", sla=99.99))
+    for env in plan.environments.values():
+        assert not {"single-nat-gateway", "fewer-availability-zones"} & set(env.relaxations)

@@ -248,10 +248,13 @@ def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
     if env == "prod":
         return ()
     named = []
-    if tier.nat_per_az:
+    # A Lambda service without a database has no network, so nothing network-shaped to relax.
+    has_network = answers.platform == "aws-eks" or answers.database == "postgres"
+    if tier.nat_per_az and has_network:
         named.append("single-nat-gateway")
     if env == "dev":
-        named += ["fewer-availability-zones", "single-replica", "short-log-retention"]
+        named += ["fewer-availability-zones"] if has_network else []
+        named += ["single-replica", "short-log-retention"]
         if answers.database == "postgres":
             named += ["single-az-database", "short-backup-retention", "no-deletion-protection", "no-final-snapshot"]
     if tier.cross_region_replica and answers.database == "postgres":
