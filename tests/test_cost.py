@@ -72,6 +72,7 @@ def test_lambda_prod_uses_the_stated_traffic():
     # gold tier keeps 2 warm instances of 1 GB all month: 2 x 2,628,000 GB-s x 0.0000041667
     assert prod["Lambda provisioned concurrency"] == pytest.approx(21.90, abs=0.01)
     assert "EKS control plane" not in prod
+    assert "NAT gateways" not in prod  # no database to reach: the function runs outside any VPC
 
 
 def test_every_priced_item_is_in_the_table():

@@ -243,6 +243,11 @@ class ServicePlan:
     def prod(self) -> EnvironmentPlan:
         return self.environments["prod"]
 
+    @property
+    def has_network(self) -> bool:
+        """Whether a VPC is built: always on EKS; on Lambda only to reach the database."""
+        return self.answers.platform == "aws-eks" or self.answers.database == "postgres"
+
 
 def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
     if env == "prod":
