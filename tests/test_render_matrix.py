@@ -47,12 +47,50 @@ def expected_stacks(environments) -> set[str]:
     return {f"Pulumi.{env}.yaml" for env in environments}
 
 
+def _eks(a):
+    return a["platform"] == "aws-eks"
+
+
+# Paths (a file, or a folder ending in "/") that belong to some answers only: each must be
+# present exactly when its predicate holds.
+BELONGS_TO = {
+    "app/Dockerfile": _eks,
+    "deploy/": _eks,
+    "deploy/argo-rollouts.yaml": lambda a: _eks(a) and a["deployment_strategy"] != "rolling",
+    "monitoring/prometheus/rules.yml": _eks,
+    "monitoring/alertmanager/alertmanager.yml": _eks,
+    "monitoring/gameday.py": _eks,
+    "monitoring/values/kube-prometheus-stack.yaml": _eks,
+    "monitoring/values/loki.yaml": lambda a: _eks(a) and a["monitoring_level"] != "basic",
+    "monitoring/values/tempo.yaml": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
+    "monitoring/dashboards/": lambda a: _eks(a) and a["monitoring_level"] != "basic",
+    "monitoring/dashboards/error-budget.json": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
+    "monitoring/loki/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
+    "docs/chaos/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
+    ".github/workflows/restore-test.yml": lambda a: a["database"] == "postgres",
+    "docs/runbooks/DatabaseUnavailable.md": lambda a: _eks(a) and a["database"] == "postgres"
+    and a["monitoring_level"] != "basic",
+    "docs/runbooks/FunctionThrottled.md": lambda a: not _eks(a),
+}
+
+
+def present(files: dict[str, Path], path: str) -> bool:
+    return any(name.startswith(path) for name in files) if path.endswith("/") else path in files
+
+
 @pytest.mark.parametrize(
     ("platform", "strategy", "level", "sla"), list(itertools.product(PLATFORMS, STRATEGIES, LEVELS, SLAS))
 )
 def test_every_combination_renders_cleanly(tmp_path, platform, strategy, level, sla):
-    repo = render(tmp_path / "svc", platform=platform, deployment_strategy=strategy, monitoring_level=level, sla=sla)
+    # Half the SLAs go without a database, so each platform, strategy and level is seen both ways.
+    database = "none" if sla in (99.5, 99.95) else "postgres"
+    answers = dict(
+        platform=platform, deployment_strategy=strategy, monitoring_level=level, sla=sla, database=database
+    )
+    repo = render(tmp_path / "svc", **answers)
     files = rendered_files(repo)
+    for path, belongs in BELONGS_TO.items():
+        assert present(files, path) == belongs(answers), f"{path} {'missing' if belongs(answers) else 'unexpected'}"
     for name, path in files.items():
         try:
             text = path.read_text()
