@@ -245,8 +245,7 @@ class ServicePlan:
 
     @property
     def has_network(self) -> bool:
-        """Whether a VPC is built: always on EKS; on Lambda only to reach the database."""
-        return self.answers.platform == "aws-eks" or self.answers.database == "postgres"
+        return self.answers.needs_network
 
 
 def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
@@ -254,11 +253,10 @@ def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
         return ()
     named = []
     # A Lambda service without a database has no network, so nothing network-shaped to relax.
-    has_network = answers.platform == "aws-eks" or answers.database == "postgres"
-    if tier.nat_per_az and has_network:
+    if tier.nat_per_az and answers.needs_network:
         named.append("single-nat-gateway")
     if env == "dev":
-        named += ["fewer-availability-zones"] if has_network else []
+        named += ["fewer-availability-zones"] if answers.needs_network else []
         named += ["single-replica", "short-log-retention"]
         if answers.database == "postgres":
             named += ["single-az-database", "short-backup-retention", "no-deletion-protection", "no-final-snapshot"]
