@@ -100,7 +100,11 @@ elif platform == "aws-lambda":
         network = build_network()
         database = build_database(network, [])
         # The function reads the managed master secret by ARN; no password reaches its environment.
-        environment |= {"DB_HOST": database.address, "DB_NAME": service.replace("-", "_"), "DB_SECRET_ARN": database.secret_arn}
+        environment |= {
+            "DB_HOST": database.address,
+            "DB_NAME": service.replace("-", "_"),
+            "DB_SECRET_ARN": database.secret_arn,
+        }
         vpc = VpcPlacement(vpc_id=network.vpc.id, subnet_ids=network.subnet_ids["private"], cidr=plan.network.cidr)
     function = ServerlessFunction(
         name,
@@ -261,8 +265,8 @@ if function:
     )
     pulumi.export("codedeploy_application", deployment.application.name)
     pulumi.export("codedeploy_deployment_group", deployment.deployment_group.deployment_group_name)
-    if deployment.hook:
-        pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name)
+    # Blue-green's readiness check before the shift; the release script adds it to the AppSpec.
+    pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name if deployment.hook else "")
 
 # ---- Observability ----------------------------------------------------------------------------
 # EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).

@@ -25,6 +25,7 @@ REQUIRED = {
         "function_version",
         "codedeploy_application",
         "codedeploy_deployment_group",
+        "codedeploy_pre_traffic_hook",  # "" unless blue-green
     ),
 }
 DATABASE = ("db_instance_identifier", "db_subnet_group_name", "db_security_group_id")

@@ -42,12 +42,17 @@ class Alias:
         )  # fmt: skip
 
 
-def appspec(function: str, alias: str, current: str, target: str) -> str:
-    """The AppSpec CodeDeploy needs to shift a Lambda alias."""
+def appspec(function: str, alias: str, current: str, target: str, pre_traffic_hook: str = "") -> str:
+    """The AppSpec CodeDeploy needs to shift a Lambda alias; with a pre-traffic hook, CodeDeploy
+    runs it before any traffic moves and stops the deployment unless it reports success."""
     properties = {"Name": function, "Alias": alias, "CurrentVersion": current, "TargetVersion": target}
-    return json.dumps(
-        {"version": 0.0, "Resources": [{alias: {"Type": "AWS::Lambda::Function", "Properties": properties}}]}
-    )
+    spec: dict[str, Any] = {
+        "version": 0.0,
+        "Resources": [{alias: {"Type": "AWS::Lambda::Function", "Properties": properties}}],
+    }
+    if pre_traffic_hook:
+        spec["Hooks"] = [{"BeforeAllowTraffic": pre_traffic_hook}]
+    return json.dumps(spec)
 
 
 def deployment_verdict(info: dict[str, Any]) -> Verdict:
@@ -71,6 +76,7 @@ def deploy(
     group: str,
     timeout: float,
     interval: float,
+    pre_traffic_hook: str = "",
     **poll_args: Any,
 ) -> Verdict:
     current = str(alias.get()["FunctionVersion"])
@@ -78,7 +84,7 @@ def deploy(
         return Verdict.passed(f"alias {alias.name} already serves version {version}")
     revision = {
         "revisionType": "AppSpecContent",
-        "appSpecContent": {"content": appspec(alias.function, alias.name, current, version)},
+        "appSpecContent": {"content": appspec(alias.function, alias.name, current, version, pre_traffic_hook)},
     }
     started = run_json(
         runner,
@@ -140,6 +146,7 @@ def main(argv: Sequence[str] | None = None, runner: Runner = run_cli) -> int:
     parser.add_argument("--application", required=True, help="CodeDeploy application")
     parser.add_argument("--deployment-group", required=True, help="CodeDeploy deployment group")
     parser.add_argument("--version", help="published version to shift the alias to (deploy)")
+    parser.add_argument("--pre-traffic-hook", default="", help="function CodeDeploy runs before shifting (deploy)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the deployment")
     parser.add_argument("--interval", type=float, default=15)
     args = parser.parse_args(argv)
@@ -149,7 +156,16 @@ def main(argv: Sequence[str] | None = None, runner: Runner = run_cli) -> int:
         return 0
     if not args.version:
         parser.error("deploy needs --version")
-    verdict = deploy(runner, alias, args.version, args.application, args.deployment_group, args.timeout, args.interval)
+    verdict = deploy(
+        runner,
+        alias,
+        args.version,
+        args.application,
+        args.deployment_group,
+        args.timeout,
+        args.interval,
+        pre_traffic_hook=args.pre_traffic_hook,
+    )
     print(("OK: " if verdict.ok else "FAILED: ") + verdict.message)
     return 0 if verdict.ok else 1
 

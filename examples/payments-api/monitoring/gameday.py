@@ -87,9 +87,7 @@ class Drill:
             "scrape_configs": [
                 {
                     "job_name": scrape_job(self.slug),
-                    "static_configs": [
-                        {"targets": [f"127.0.0.1:{self.app_port}"], "labels": {"namespace": self.slug}}
-                    ],
+                    "static_configs": [{"targets": [f"127.0.0.1:{self.app_port}"], "labels": {"namespace": self.slug}}],
                 }
             ],
         }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -61,20 +60,6 @@ def check_database() -> str | None:
         return f"database {address[0]}:{address[1]} unreachable: {error.strerror or error}"
 
 
-def injected_fault() -> bool:
-    """Game days only: with FAULT_FILE set, fail this share of `/` requests, read from that file
-    (a ratio from 0 to 1) at each request, so a drill can start and stop an outage live."""
-    path = os.environ.get("FAULT_FILE")
-    if not path:
-        return False
-    try:
-        with open(path) as fault:
-            ratio = float(fault.read().strip() or 0)
-    except (OSError, ValueError):
-        return False
-    return random.random() < ratio
-
-
 def route_of(path: str) -> str:
     """The route label: the known path, or 'unmatched' so random paths cannot explode the metrics."""
     path = path.split("?", 1)[0]
@@ -95,8 +80,6 @@ def respond(method: str, path: str, state: State = STATE) -> Response:
             return Response(503, {"status": "unavailable", "reason": problem})
         return Response(200, {"status": "ready"})
     if route == "/":
-        if injected_fault():
-            return Response(500, {"error": "injected fault"})
         return Response(
             200,
             {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import threading
 import time
@@ -102,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
                     {"content-type": CONTENT_TYPE_LATEST},
                     generate_latest(self.server.metrics.registry),
                 )
+            elif route == "/" and injected_fault():
+                status, headers, body = 500, {"content-type": "application/json"}, b'{"error": "injected fault"}'
             else:
                 response = core.respond(method, self.path, self.server.state)
                 status, headers, body = response.status, response.headers, response.encoded()
@@ -125,6 +128,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Access logs go through `_serve` as JSON; http.server's own lines are dropped."""
+
+
+def injected_fault() -> bool:
+    """Game days only (monitoring/gameday.py): with FAULT_FILE set, fail this share of `/` requests,
+    read from that file (a ratio from 0 to 1) at each request, so a drill starts and stops an outage live."""
+    path = os.environ.get("FAULT_FILE")
+    if not path:
+        return False
+    try:
+        with open(path) as fault:
+            ratio = float(fault.read().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    return random.random() < ratio
 
 
 def serve(host: str, port: int, state: core.State = core.STATE) -> Server:

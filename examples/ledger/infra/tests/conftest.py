@@ -1,8 +1,8 @@
 """Run the Pulumi program of each stack under mocks; no CLI or cloud account needed."""
 
 import copy
+import json
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -24,9 +24,19 @@ def stack_file_config(stack: str) -> dict:
     return copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
 
 
+# The image a release passes (`--config <service>:image=...`), by digest.
+RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
+_runs: dict[tuple[str, str], ProgramRun] = {}
+
+
 def run_stack(stack: str, **overrides) -> ProgramRun:
-    """A fresh run (fresh mocks) of the program for `stack`, with config overrides."""
-    return run_program(INFRA, project=PROJECT, stack=stack, config={**stack_file_config(stack), **overrides})
+    """The program for `stack` under mocks, with config overrides. Runs are shared by stack
+    and overrides (tests only read the captured resources); a run that raises is not kept."""
+    key = (stack, json.dumps(overrides, sort_keys=True, default=str))
+    if key not in _runs:
+        config = {**stack_file_config(stack), **overrides}
+        _runs[key] = run_program(INFRA, project=PROJECT, stack=stack, config=config)
+    return _runs[key]
 
 
 def standby(resource) -> bool:
@@ -34,10 +44,9 @@ def standby(resource) -> bool:
     return (resource.inputs.get("tags") or {}).get(STANDBY_TAG) == "standby"
 
 
-@cache
 def stack_run(stack: str) -> ProgramRun:
-    # One run per stack serves every read-only test of it; the captured resources are plain data.
-    return run_stack(stack)
+    """A release run of the stack: what `pulumi up` in the deploy pipeline builds."""
+    return run_stack(stack, **{f"{PROJECT}:image": RELEASE_IMAGE})
 
 
 @pytest.fixture(params=STACKS)

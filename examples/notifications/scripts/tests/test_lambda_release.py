@@ -25,6 +25,12 @@ def test_appspec_names_both_versions():
     assert props == {"Name": "fn", "Alias": "live", "CurrentVersion": "6", "TargetVersion": "7"}
 
 
+def test_appspec_runs_the_pre_traffic_hook_only_when_there_is_one():
+    assert "Hooks" not in json.loads(appspec("fn", "live", "6", "7"))
+    spec = json.loads(appspec("fn", "live", "6", "7", "CodeDeployHook_fn-pre-traffic"))
+    assert spec["Hooks"] == [{"BeforeAllowTraffic": "CodeDeployHook_fn-pre-traffic"}]
+
+
 def test_deploy_follows_the_shift_until_it_succeeds():
     cli = FakeCli({
         ALIAS: {"FunctionVersion": "6"},

@@ -265,6 +265,11 @@ class Answers:
         return cls(**known)
 
     @property
+    def needs_network(self) -> bool:
+        """A VPC is built on EKS always, and on Lambda only to reach the database."""
+        return self.platform == "aws-eks" or self.database == "postgres"
+
+    @property
     def failover_region(self) -> str:
         """The disaster-recovery region: the answer, or the region paired with aws_region."""
         return self.dr_region or DR_REGION_PAIRS[self.aws_region]

@@ -22,7 +22,7 @@ from .slo import BurnRateAlert, duration_seconds
 
 TRAFFIC_PER_MINUTE = 100_000  # requests a minute in the synthetic series
 OUTAGE_START_MINUTES = 30  # clean history before an injected failure
-STEADY_MINUTES = 120  # length of the steady-ratio cases
+STEADY_MINUTES = 60  # length of the steady-ratio cases
 RULES_FILE = "rules.yml"  # the test files sit beside it
 
 
@@ -136,7 +136,7 @@ def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
                     [_check(plan, alert, start, None), _check(plan, alert, start + fire, labels)],
                 )
             )
-        # A steady ratio from the first sample fills every window alike, so two hours stand for any span.
+        # A steady ratio from the first sample fills every window alike, so an hour stands for any span.
         cases.append(
             _case(
                 f"{alert.name} stays silent while errors run exactly at the budget",

@@ -35,7 +35,7 @@ class Tier:
     # Monitoring high availability
     prometheus_replicas: int
     alertmanager_replicas: int
-    prometheus_retention_days: int
+    prometheus_retention_days: int  # at least the 30-day SLO period, so the 30d SLI is whole
     # Serverless
     lambda_reserved_concurrency: int
     lambda_provisioned_concurrency: int  # warm instances on the live alias; 0 = none
@@ -60,7 +60,7 @@ TIERS: tuple[Tier, ...] = (
         blue_green_scale_down_delay_seconds=300,
         prometheus_replicas=1,
         alertmanager_replicas=1,
-        prometheus_retention_days=15,
+        prometheus_retention_days=31,
         lambda_reserved_concurrency=100,
         lambda_provisioned_concurrency=0,
     ),
@@ -82,7 +82,7 @@ TIERS: tuple[Tier, ...] = (
         blue_green_scale_down_delay_seconds=600,
         prometheus_replicas=2,
         alertmanager_replicas=3,
-        prometheus_retention_days=15,
+        prometheus_retention_days=31,
         lambda_reserved_concurrency=200,
         lambda_provisioned_concurrency=0,
     ),
@@ -104,7 +104,7 @@ TIERS: tuple[Tier, ...] = (
         blue_green_scale_down_delay_seconds=900,
         prometheus_replicas=2,
         alertmanager_replicas=3,
-        prometheus_retention_days=30,
+        prometheus_retention_days=45,
         lambda_reserved_concurrency=400,
         lambda_provisioned_concurrency=2,
     ),
@@ -126,7 +126,7 @@ TIERS: tuple[Tier, ...] = (
         blue_green_scale_down_delay_seconds=1800,
         prometheus_replicas=2,
         alertmanager_replicas=3,
-        prometheus_retention_days=30,
+        prometheus_retention_days=60,
         lambda_reserved_concurrency=800,
         lambda_provisioned_concurrency=5,
     ),

@@ -53,6 +53,9 @@ PUBLISHED_SLAS: dict[str, PublishedSla] = {
     "rds-single-az": PublishedSla(
         "Amazon RDS for PostgreSQL", "a Single-AZ DB instance", 99.5, "https://aws.amazon.com/rds/sla/"
     ),
+    "eks": PublishedSla(
+        "Amazon EKS control plane", "each cluster's Kubernetes API", 99.95, "https://aws.amazon.com/eks/sla/"
+    ),
     "route53": PublishedSla(
         "Amazon Route 53 (failover records)", "DNS query answering", 100.0, "https://aws.amazon.com/route53/sla/"
     ),
@@ -81,6 +84,7 @@ class Feasibility:
     region_percent: float  # one region's path, exact
     composite_percent: float  # with the regions in parallel, exact
     remedies: tuple[str, ...]  # what would reach the target, each with the figure it gives
+    off_path: tuple[PathComponent, ...] = ()  # generated, committed to an SLA, but not serving requests
 
     sla_table_date = SLA_TABLE_DATE
     failover_dns = PUBLISHED_SLAS["route53"]
@@ -233,7 +237,13 @@ def feasibility(plan: ServicePlan) -> Feasibility:
     path = request_path(plan, prod)
     regions = 2 if prod.recovery.multi_region else 1
     region_percent, composite_percent = _compose(path, regions)
+    off_path = (
+        (PathComponent("cluster API", "eks", "deploys and scaling stop while it is down; running pods keep serving"),)
+        if plan.answers.platform == "aws-eks"
+        else ()
+    )
     result = Feasibility(
+        off_path=off_path,
         target_percent=plan.answers.sla,
         components=path,
         regions=regions,

@@ -228,8 +228,9 @@ def environment_cost(plan: ServicePlan, env: EnvironmentPlan) -> EnvironmentCost
         lines += _cluster_lines(env, region)
     if env.function is not None:
         lines += _function_lines(env, region)
-    nats = env.network.az_count if env.network.nat_gateways == "per-az" else 1
-    lines.append(_hourly("NAT gateways", nats, "nat-gateway-hour", region, "NAT gateway"))
+    if plan.has_network:
+        nats = env.network.az_count if env.network.nat_gateways == "per-az" else 1
+        lines.append(_hourly("NAT gateways", nats, "nat-gateway-hour", region, "NAT gateway"))
     if env.database is not None:
         lines += _database_lines(env, region)
     return EnvironmentCost(env.name, region, tuple(lines))

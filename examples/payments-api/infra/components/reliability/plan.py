@@ -243,15 +243,21 @@ class ServicePlan:
     def prod(self) -> EnvironmentPlan:
         return self.environments["prod"]
 
+    @property
+    def has_network(self) -> bool:
+        return self.answers.needs_network
+
 
 def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
     if env == "prod":
         return ()
     named = []
-    if tier.nat_per_az:
+    # A Lambda service without a database has no network, so nothing network-shaped to relax.
+    if tier.nat_per_az and answers.needs_network:
         named.append("single-nat-gateway")
     if env == "dev":
-        named += ["fewer-availability-zones", "single-replica", "short-log-retention"]
+        named += ["fewer-availability-zones"] if answers.needs_network else []
+        named += ["single-replica", "short-log-retention"]
         if answers.database == "postgres":
             named += ["single-az-database", "short-backup-retention", "no-deletion-protection", "no-final-snapshot"]
     if tier.cross_region_replica and answers.database == "postgres":
