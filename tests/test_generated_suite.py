@@ -4,6 +4,8 @@ pairwise-covering set of answer combinations."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import pytest
 from conftest import render, run_generated_tests
@@ -37,3 +39,7 @@ def test_generated_repo_passes_its_own_tests(tmp_path, answers):
     result = run_generated_tests(repo)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+    # The generated CI's lint job, as it runs it.
+    for lint in (["check", "."], ["format", "--check", "."]):
+        ruff = subprocess.run([sys.executable, "-m", "ruff", *lint], cwd=repo, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout[-3000:]
