@@ -20,28 +20,15 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts.template_parts import ROOT, copy_template
+
 EXAMPLES = ROOT / "examples"
 ANSWERS = EXAMPLES / "answers"
-TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template")
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 MACHINE_KEYS = ("_src_path:", "_commit:")
 
 
 def answer_files() -> list[Path]:
     return sorted(ANSWERS.glob("*.yml"))
-
-
-def snapshot(directory: Path) -> Path:
-    """The template parts of the working tree, outside git (Copier renders a plain folder)."""
-    directory.mkdir(parents=True)
-    for part in TEMPLATE_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, directory / part, symlinks=True, ignore=IGNORED)
-        else:
-            shutil.copy2(source, directory / part)
-    return directory
 
 
 def render_example(template: Path, answers_file: Path, dst: Path) -> Path:
@@ -59,7 +46,7 @@ def render_example(template: Path, answers_file: Path, dst: Path) -> Path:
 
 def render_all(into: Path) -> dict[str, Path]:
     """{example name: rendered repo under `into`} for every answer file."""
-    template = snapshot(into / "template")
+    template = copy_template(into / "template")
     return {f.stem: render_example(template, f, into / "examples" / f.stem) for f in answer_files()}
 
 

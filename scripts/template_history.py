@@ -8,13 +8,12 @@ can commit its own later versions on top.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template")
+from scripts.template_parts import copy_template
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Maintainers",
     "GIT_AUTHOR_EMAIL": "maintainers@example.com",
@@ -49,14 +48,7 @@ def copier(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def template_repo(dst: Path) -> Path:
     """A git repository at `dst` holding the template parts of the working tree, uncommitted."""
-    dst.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
-    for part in TEMPLATE_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, dst / part, symlinks=True, ignore=ignore)
-        else:
-            shutil.copy2(source, dst / part)
+    copy_template(dst)
     git(dst, "init", "-q", "-b", "main")
     return dst
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 from copier import run_copy
 
+from scripts.template_parts import copy_template
+
 ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS: dict[str, Any] = {
@@ -22,25 +23,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-# What Copier reads of this repository: the questionnaire, its extension, the template and
-# the components it vendors.
-TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template")
-
-
 @cache
 def template_snapshot() -> Path:
     """A copy of the template parts of this checkout, as they are now (uncommitted
     changes included), outside git: Copier renders a plain folder without cloning it,
     which keeps a matrix of renders fast. Taken once per test process."""
-    snapshot = Path(tempfile.mkdtemp(prefix="groundwork-template-"))
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
-    for part in TEMPLATE_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, snapshot / part, symlinks=True, ignore=ignore)
-        else:
-            shutil.copy2(source, snapshot / part)
-    return snapshot
+    return copy_template(Path(tempfile.mkdtemp(prefix="groundwork-template-")))
 
 
 def render(dst: Path, **answers: Any) -> Path:
