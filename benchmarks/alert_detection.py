@@ -137,7 +137,8 @@ def main() -> int:
     print(
         f"SRE workbook, {fast.long_window}/{fast.short_window} at {fast.burn_rate:g}x: detection "
         f"{fast.threshold * duration_seconds(fast.long_window) / 60:.2f} min for a total outage, "
-        f"{fast.budget_consumed:.0%} of the budget per alert (windows only; the generated page then waits its `for` of one 30s evaluation)"
+        f"{fast.budget_consumed:.0%} of the budget per alert "
+        "(windows only; the generated page then waits its `for` of one 30s evaluation)"
     )
     print("\nRules per monitoring level (aws-eks, with postgres):")
     print(f"{'level':<15}{'recording':>10}{'alerting':>10}{'loki':>6}")

@@ -27,7 +27,10 @@ ROWS = (
     ("blue-green: old colour kept (s)", lambda t: t.blue_green_scale_down_delay_seconds),
     ("Prometheus / Alertmanager replicas", lambda t: f"{t.prometheus_replicas} / {t.alertmanager_replicas}"),
     ("Prometheus retention (days)", lambda t: t.prometheus_retention_days),
-    ("Lambda reserved / provisioned concurrency", lambda t: f"{t.lambda_reserved_concurrency} / {t.lambda_provisioned_concurrency}"),
+    (
+        "Lambda reserved / provisioned concurrency",
+        lambda t: f"{t.lambda_reserved_concurrency} / {t.lambda_provisioned_concurrency}",
+    ),
 )
 
 

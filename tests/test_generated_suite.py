@@ -24,7 +24,9 @@ COMBINATIONS = all_pairs(FACTORS)
 
 def test_the_combinations_cover_every_pair():
     covered = {
-        frozenset({(a, combo[a]), (b, combo[b])}) for combo in COMBINATIONS for a, b in itertools.combinations(FACTORS, 2)
+        frozenset({(a, combo[a]), (b, combo[b])})
+        for combo in COMBINATIONS
+        for a, b in itertools.combinations(FACTORS, 2)
     }
     for a, b in itertools.combinations(FACTORS, 2):
         for va, vb in itertools.product(FACTORS[a], FACTORS[b]):

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from pulumi_components.reliability import (
     TIERS,
-    Answers,
     AnswerError,
+    Answers,
     PlanConfigError,
     from_config,
     plan_service,
@@ -249,13 +249,17 @@ def _weaker(path, low, high) -> bool:
 )
 def test_higher_sla_never_weakens_any_setting(low, high, platform, database):
     low, high = sorted((low, high))
-    weaker_plan, stronger_plan = (plan_service(answers(sla=s, platform=platform, database=database)) for s in (low, high))
+    weaker_plan, stronger_plan = (
+        plan_service(answers(sla=s, platform=platform, database=database)) for s in (low, high)
+    )
     for env, weak_env in weaker_plan.environments.items():
         strong = dict(_leaves(stronger_plan.environments[env]))
         for path, value in _leaves(weak_env):
             assert not _weaker(path, value, strong[path]), f"{env}.{path}: {value} at {low} -> {strong[path]} at {high}"
     assert stronger_plan.availability.budget_minutes <= weaker_plan.availability.budget_minutes
-    for weak_alert, strong_alert in zip(weaker_plan.availability.alerts, stronger_plan.availability.alerts, strict=True):
+    for weak_alert, strong_alert in zip(
+        weaker_plan.availability.alerts, stronger_plan.availability.alerts, strict=True
+    ):
         assert strong_alert.threshold <= weak_alert.threshold
 
 
