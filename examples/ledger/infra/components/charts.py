@@ -29,7 +29,12 @@ CHARTS: dict[str, Chart] = {
         Chart("grafana", "12.11.1", GRAFANA_COMMUNITY, "monitoring"),
         Chart("tempo", "2.2.4", GRAFANA_COMMUNITY, "monitoring"),
         Chart("alloy", "1.11.1", "https://grafana.github.io/helm-charts", "monitoring"),
-        Chart("opentelemetry-collector", "0.170.0", "https://open-telemetry.github.io/opentelemetry-helm-charts", "monitoring"),
+        Chart(
+            "opentelemetry-collector",
+            "0.170.0",
+            "https://open-telemetry.github.io/opentelemetry-helm-charts",
+            "monitoring",
+        ),
         Chart("argo-rollouts", "2.41.0", "https://argoproj.github.io/argo-helm", "argo-rollouts"),
         Chart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", "kube-system"),
         Chart("external-secrets", "2.9.0", "https://charts.external-secrets.io", "external-secrets"),

@@ -38,7 +38,10 @@ class NetworkArgs:
             raise ComponentArgsError(
                 f"network.cidr: {self.plan.cidr!r} is not an IPv4 CIDR such as 10.0.0.0/16"
             ) from None
-        require(16 <= vpc.prefixlen <= 20, f"network.cidr: prefix must be /16 to /20 to fit the subnets; got /{vpc.prefixlen}")
+        require(
+            16 <= vpc.prefixlen <= 20,
+            f"network.cidr: prefix must be /16 to /20 to fit the subnets; got /{vpc.prefixlen}",
+        )
         offered = AWS_REGION_AZS.get(self.region)
         require(offered is not None, f"aws:region: unknown region {self.region!r}")
         require(
@@ -52,7 +55,8 @@ class NetworkArgs:
         )
         require(
             self.plan.flow_log_retention_days in LOG_RETENTION_DAYS,
-            f"network.flow_log_retention_days must be one of {LOG_RETENTION_DAYS}; got {self.plan.flow_log_retention_days}",
+            f"network.flow_log_retention_days must be one of {LOG_RETENTION_DAYS}; "
+            f"got {self.plan.flow_log_retention_days}",
         )
 
 
@@ -130,7 +134,10 @@ class Network(pulumi.ComponentResource):
         nats = []
         for az in range(nat_count):
             eip = aws.ec2.Eip(
-                f"{name}-nat-eip-{az}", domain="vpc", tags=merge_tags(tags, Name=f"{args.name}-nat-{az}"), opts=child(self)
+                f"{name}-nat-eip-{az}",
+                domain="vpc",
+                tags=merge_tags(tags, Name=f"{args.name}-nat-{az}"),
+                opts=child(self),
             )
             nats.append(
                 aws.ec2.NatGateway(
@@ -152,12 +159,17 @@ class Network(pulumi.ComponentResource):
                 tags=merge_tags(tags, Name=f"{args.name}-private-{az}"),
                 opts=child(self),
             )
-            aws.ec2.RouteTableAssociation(f"{name}-private-rta-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child(self))
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-rta-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child(self)
+            )
             endpoint_route_tables.append(rt.id)
 
         # Isolated subnets: local routes only, no way to the internet.
         isolated_rt = aws.ec2.RouteTable(
-            f"{name}-isolated-rt", vpc_id=self.vpc.id, tags=merge_tags(tags, Name=f"{args.name}-isolated"), opts=child(self)
+            f"{name}-isolated-rt",
+            vpc_id=self.vpc.id,
+            tags=merge_tags(tags, Name=f"{args.name}-isolated"),
+            opts=child(self),
         )
         for az, subnet in enumerate(subnets["isolated"]):
             aws.ec2.RouteTableAssociation(
@@ -207,7 +219,13 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=policy_json(
-                [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
             ),
             tags=args.tags,
             opts=child(self),
