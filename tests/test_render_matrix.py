@@ -100,6 +100,8 @@ def test_every_combination_renders_cleanly(tmp_path, platform, strategy, level, 
         assert not leftover, f"{name}: unrendered Jinja {leftover.group(0)!r}"
         assert not name.endswith(".jinja"), f"{name} kept its template suffix"
         check_parses(path)
+    empty = [str(d.relative_to(repo)) for d in repo.rglob("*") if d.is_dir() and not any(d.iterdir())]
+    assert not empty, f"empty folders (git would drop them): {empty}"
     stacks = {name for name in files if name.startswith("Pulumi.") and name != "Pulumi.yaml"}
     assert stacks == expected_stacks(("dev", "staging", "prod"))
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
