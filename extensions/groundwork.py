@@ -90,22 +90,17 @@ def reliability_plan(context: Any) -> Any:
     return _plan(json.dumps(answers, sort_keys=True, default=list))
 
 
-@pass_context
-def feasibility_report(context: Any) -> Any:
-    """Composite availability of the production request path against the SLA."""
-    return model.availability.feasibility(reliability_plan(context))
+def _of_plan(module: str, function: str) -> Any:
+    """A template global calling `model.<module>.<function>(plan, *args)` for the answers rendered."""
+
+    @pass_context
+    def call(context: Any, *args: Any) -> Any:
+        return getattr(getattr(model, module), function)(reliability_plan(context), *args)
+
+    return call
 
 
-@pass_context
-def cost_estimate(context: Any) -> Any:
-    """Monthly cost per environment, line by line."""
-    return model.cost.estimate_cost(reliability_plan(context))
-
-
-@pass_context
-def reliability_risks(context: Any) -> Any:
-    """Open risks of these answers, most severe first."""
-    return model.risks.assess_risks(reliability_plan(context))
+feasibility_report = _of_plan("availability", "feasibility")
 
 
 @pass_context
@@ -127,28 +122,6 @@ def incident_policy(context: Any) -> Any:
     }
 
 
-@pass_context
-def alert_catalogue(context: Any) -> Any:
-    """Every alert the generated repo defines (Alert objects), in a stable order."""
-    return model.alert_catalogue(reliability_plan(context))
-
-
-@pass_context
-def alert_names(context: Any) -> tuple[str, ...]:
-    """The names of those alerts; each has a runbook at docs/runbooks/<name>.md."""
-    return model.alert_names(reliability_plan(context))
-
-
-def _monitoring(module: str, function: str) -> Any:
-    """A template global calling `model.<module>.<function>(plan, *args)` for the answers rendered."""
-
-    @pass_context
-    def call(context: Any, *args: Any) -> Any:
-        return getattr(getattr(model, module), function)(reliability_plan(context), *args)
-
-    return call
-
-
 class GroundworkExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -156,18 +129,19 @@ class GroundworkExtension(Extension):
         environment.globals.update(
             reliability_plan=reliability_plan,
             feasibility_report=feasibility_report,
-            cost_estimate=cost_estimate,
-            reliability_risks=reliability_risks,
             feasibility_warning=feasibility_warning,
+            cost_estimate=_of_plan("cost", "estimate_cost"),
+            reliability_risks=_of_plan("risks", "assess_risks"),
             incident_policy=incident_policy,
-            alert_catalogue=alert_catalogue,
-            alert_names=alert_names,
-            alert_catalogue_data=_monitoring("alerts", "catalogue_data"),
-            prometheus_rules=_monitoring("prometheus_rules", "rule_file"),
-            loki_rules=_monitoring("prometheus_rules", "loki_rule_file"),
-            promtool_tests=_monitoring("promtool_tests", "test_files"),
-            alertmanager_config=_monitoring("alertmanager", "alertmanager_config"),
-            grafana_dashboards=_monitoring("dashboards", "dashboards"),
+            # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md.
+            alert_catalogue=_of_plan("alerts", "alert_catalogue"),
+            alert_names=_of_plan("alerts", "alert_names"),
+            alert_catalogue_data=_of_plan("alerts", "catalogue_data"),
+            prometheus_rules=_of_plan("prometheus_rules", "rule_file"),
+            loki_rules=_of_plan("prometheus_rules", "loki_rule_file"),
+            promtool_tests=_of_plan("promtool_tests", "test_files"),
+            alertmanager_config=_of_plan("alertmanager", "alertmanager_config"),
+            grafana_dashboards=_of_plan("dashboards", "dashboards"),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,
