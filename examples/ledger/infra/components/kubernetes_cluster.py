@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._base import LOG_RETENTION_DAYS, ComponentArgsError, child, merge_tags, policy_json, require, type_token
+from ._base import (
+    LOG_RETENTION_DAYS,
+    ComponentArgsError,
+    child,
+    merge_tags,
+    policy_json,
+    require,
+    type_token,
+    web_identity_trust,
+)
 from .kms import kms_key
 from .reliability.plan import ClusterPlan
 
@@ -249,27 +258,12 @@ class KubernetesCluster(pulumi.ComponentResource):
         policy: pulumi.Input[str] | None = None,
     ) -> aws.iam.Role:
         """An IAM role that only `namespace/service_account` of this cluster can assume (IRSA)."""
-
-        def trust(arn: str, issuer: str) -> str:
-            return policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": arn},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                                f"{issuer}:aud": "sts.amazonaws.com",
-                            }
-                        },
-                    }
-                ]
-            )
-
+        trust = pulumi.Output.all(self.oidc_provider.arn, self.oidc_issuer).apply(
+            lambda a: web_identity_trust(a[0], a[1], namespace, service_account)
+        )
         role = aws.iam.Role(
             f"{self._name}-{role_name}",
-            assume_role_policy=pulumi.Output.all(self.oidc_provider.arn, self.oidc_issuer).apply(lambda a: trust(*a)),
+            assume_role_policy=trust,
             tags=self._args.tags,
             opts=child(self),
         )

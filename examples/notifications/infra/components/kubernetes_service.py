@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ._base import child, merge_tags, policy_json, require, type_token
+from ._base import child, merge_tags, policy_json, require, type_token, web_identity_trust
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
@@ -188,18 +188,8 @@ class KubernetesService(pulumi.ComponentResource):
     def _irsa_role(self) -> aws.iam.Role:
         args = self._args
         issuer = pulumi.Output.from_input(args.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
-        subject = f"system:serviceaccount:{args.name}:{args.name}"
         trust = pulumi.Output.all(args.oidc_provider_arn, issuer).apply(
-            lambda a: policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": a[0]},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {"StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": "sts.amazonaws.com"}},
-                    }
-                ]
-            )
+            lambda a: web_identity_trust(a[0], a[1], namespace=args.name, service_account=args.name)
         )
         role = aws.iam.Role(
             f"{self._name}-irsa",
