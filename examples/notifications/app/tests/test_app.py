@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,10 +20,13 @@ from service.server import serve
 APP = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
+@contextlib.contextmanager
+def refusing_port():
+    """A loopback port that refuses connections: bound (so nothing else can take it while
+    the test runs) but not listening."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str, dict[str, str]]:
@@ -55,10 +59,11 @@ def test_health_and_readiness(server):
 
 def test_readiness_fails_while_the_database_is_down(server, monkeypatch):
     base, _ = server
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://app@127.0.0.1:{free_port()}/app")
-    status, body, _ = get(f"{base}/readyz")
-    assert status == 503 and "unreachable" in json.loads(body)["reason"]
-    assert get(f"{base}/healthz")[0] == 200  # liveness never depends on the database
+    with refusing_port() as port:
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://app@127.0.0.1:{port}/app")
+        status, body, _ = get(f"{base}/readyz")
+        assert status == 503 and "unreachable" in json.loads(body)["reason"]
+        assert get(f"{base}/healthz")[0] == 200  # liveness never depends on the database
     with socket.socket() as listener:  # the database comes back
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -106,8 +111,9 @@ def test_lambda_handler_serves_the_same_routes(monkeypatch):
     event = {"rawPath": "/readyz", "requestContext": {"http": {"method": "GET"}}}
     assert lambda_handler.handle(event, None)["statusCode"] == 200
     monkeypatch.setenv("DB_HOST", "127.0.0.1")
-    monkeypatch.setenv("DB_PORT", str(free_port()))
-    assert lambda_handler.handle(event, None)["statusCode"] == 503
+    with refusing_port() as port:
+        monkeypatch.setenv("DB_PORT", str(port))
+        assert lambda_handler.handle(event, None)["statusCode"] == 503
     reply = lambda_handler.handle({"rawPath": "/", "requestContext": {"http": {"method": "GET"}}}, None)
     assert json.loads(reply["body"])["status"] == "ok"
 
