@@ -27,6 +27,7 @@ from ._base import (
     merge_tags,
     policy_json,
     require,
+    service_trust,
     type_token,
     web_identity_trust,
 )
@@ -317,9 +318,7 @@ class KubernetesCluster(pulumi.ComponentResource):
     def _node_role(self, name: str, args: KubernetesClusterArgs) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=policy_json(
-                [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
+            assume_role_policy=service_trust("ec2.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, type_token
+from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, service_trust, type_token
 from .reliability.plan import LAMBDA_ALARM_DATAPOINTS, LAMBDA_ALARM_PERIOD_SECONDS, RolloutPlan
 
 ALL_AT_ONCE = "CodeDeployDefault.LambdaAllAtOnce"
@@ -284,9 +284,7 @@ class LambdaDeployment(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{self._name}-hook-role",
-            assume_role_policy=policy_json(
-                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
+            assume_role_policy=service_trust("lambda.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )
@@ -344,15 +342,7 @@ class LambdaDeployment(pulumi.ComponentResource):
         args = self._args
         role = aws.iam.Role(
             f"{self._name}-codedeploy-role",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "codedeploy.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("codedeploy.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )

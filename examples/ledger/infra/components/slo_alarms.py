@@ -27,7 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._base import child, merge_tags, policy_json, require, type_token
+from ._base import child, merge_tags, policy_json, require, service_trust, type_token
 from .kms import kms_key
 from .reliability.plan import EnvironmentPlan
 from .reliability.slo import duration_seconds
@@ -150,15 +150,7 @@ class SloAlarms(pulumi.ComponentResource):
         args = self._args
         role = aws.iam.Role(
             f"{self._name}-chatbot",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "chatbot.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("chatbot.amazonaws.com"),
             tags=dict(args.tags),
             opts=child(self),
         )

@@ -40,6 +40,12 @@ def policy_json(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def service_trust(service: str) -> str:
+    """Trust policy of a role that only the AWS service `service` (for example
+    `lambda.amazonaws.com`) may assume."""
+    return policy_json([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
+
+
 def web_identity_trust(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
     """Trust policy of an IRSA role: only `namespace/service_account` of the cluster whose OIDC
     `issuer` (host and path, no scheme) is registered as `provider_arn` may assume it."""
@@ -62,5 +68,26 @@ def web_identity_trust(provider_arn: str, issuer: str, namespace: str, service_a
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )

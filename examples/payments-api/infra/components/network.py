@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._base import LOG_RETENTION_DAYS, ComponentArgsError, child, merge_tags, policy_json, require, type_token
+from ._base import (
+    LOG_RETENTION_DAYS,
+    ComponentArgsError,
+    child,
+    merge_tags,
+    policy_json,
+    require,
+    service_trust,
+    type_token,
+)
 from .kms import kms_key
 from .reliability.answers import AWS_REGION_AZS
 from .reliability.plan import NetworkPlan
@@ -218,15 +227,7 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("vpc-flow-logs.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )

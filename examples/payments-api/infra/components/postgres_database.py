@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._base import LOG_RETENTION_DAYS, ComponentArgsError, child, merge_tags, policy_json, require, type_token
+from ._base import (
+    LOG_RETENTION_DAYS,
+    ComponentArgsError,
+    child,
+    merge_tags,
+    require,
+    service_trust,
+    type_token,
+)
 from .guardrails import STANDBY_TAG
 from .kms import kms_key
 from .network import Network, NetworkArgs
@@ -276,15 +284,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     def _monitoring_role(self, name: str, args: PostgresDatabaseArgs) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-monitoring-role",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("monitoring.rds.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, type_token
+from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, service_trust, type_token
 from .kms import kms_key
 from .reliability.plan import FunctionPlan
 
@@ -225,9 +225,7 @@ class ServerlessFunction(pulumi.ComponentResource):
     def _role(self, name: str, args: ServerlessFunctionArgs) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=policy_json(
-                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
+            assume_role_policy=service_trust("lambda.amazonaws.com"),
             tags=args.tags,
             opts=child(self),
         )
