@@ -1,5 +1,6 @@
-"""Every platform x database x SLA choice: the generated program runs under mocks for each of
-its stacks, exports what the pipelines read, and passes the guardrails."""
+"""Every platform x database x SLA choice, with the strategies and monitoring levels spread over
+them: the generated program runs under mocks for each of its stacks, exports what the pipelines
+read, passes the guardrails, and would deploy (the deployability rules)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import itertools
 import pytest
 from conftest import render
 
+from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import from_config
-from pulumi_components.reliability.answers import SLA_CHOICES
+from pulumi_components.reliability.answers import DEPLOYMENT_STRATEGIES, MONITORING_LEVELS, SLA_CHOICES
 from pulumi_components.testing import run_program, stack_config
 
-COMBINATIONS = list(itertools.product(("aws-eks", "aws-lambda"), ("postgres", "none"), SLA_CHOICES))
+# Each strategy and level meets every platform and database: the i-th combination takes the i-th
+# strategy and the (i // 3)-th level, so no extra stacks run for them.
+COMBINATIONS = [
+    (platform, database, sla, DEPLOYMENT_STRATEGIES[i % 3], MONITORING_LEVELS[(i // 3) % 3])
+    for i, (platform, database, sla) in enumerate(
+        itertools.product(("aws-eks", "aws-lambda"), ("postgres", "none"), SLA_CHOICES)
+    )
+]
 OUTPUTS = {
     "aws-eks": {"cluster_name", "kubeconfig", "oidc_provider_arn", "node_role_arn", "workload_security_group_id"},
     "aws-lambda": {"function_name", "alias_name", "function_version", "api_url", "base_url"},
@@ -27,11 +36,22 @@ DATABASE_OUTPUTS = {
 }
 
 
-@pytest.mark.parametrize(("platform", "database", "sla"), COMBINATIONS)
-def test_generated_program_runs_every_stack_and_passes_the_guardrails(tmp_path, platform, database, sla):
-    repo = render(tmp_path / "svc", platform=platform, database=database, sla=sla, service_slug="svc")
+@pytest.mark.parametrize(("platform", "database", "sla", "strategy", "level"), COMBINATIONS)
+def test_generated_program_runs_every_stack_and_passes_the_guardrails(
+    tmp_path, platform, database, sla, strategy, level
+):
+    repo = render(
+        tmp_path / "svc",
+        platform=platform,
+        database=database,
+        sla=sla,
+        deployment_strategy=strategy,
+        monitoring_level=level,
+        service_slug="svc",
+    )
     stacks = sorted(p.name.split(".")[1] for p in repo.glob("Pulumi.*.yaml"))
     assert stacks == ["dev", "prod", "staging"]
+    views = {}
     for stack in stacks:
         config = stack_config(repo / f"Pulumi.{stack}.yaml")
         plan = from_config(config["svc:plan"])
@@ -39,6 +59,9 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(tmp_path, 
 
         violations = check_resources(run.resources, Context.from_plan(plan))
         assert not violations, f"{stack}:\n" + "\n".join(map(str, violations))
+        views[stack] = stack_view("svc", stack, run, config)
+        findings = check_stack(views[stack])
+        assert not findings, f"{stack} would not deploy:\n" + "\n".join(map(str, findings))
 
         expected = OUTPUTS[platform] | (DATABASE_OUTPUTS if database == "postgres" else set())
         assert expected <= set(run.outputs), f"{stack} misses {expected - set(run.outputs)}"
@@ -47,3 +70,5 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(tmp_path, 
         assert bool(run.of_type("aws:eks/cluster:Cluster")) is (platform == "aws-eks")
         assert bool(run.of_type("aws:lambda/function:Function")) is (platform == "aws-lambda")
         assert bool(run.of_type("aws:ec2/vpc:Vpc")) is (platform == "aws-eks" or database == "postgres")
+    findings = check_repository(RepositoryView(repo, views))
+    assert not findings, "the repository would not deploy:\n" + "\n".join(map(str, findings))

@@ -1,0 +1,34 @@
+"""Names the bootstrap program and the service program must agree on.
+
+The bootstrap program (`bootstrap/`, run once by an admin) creates the roles
+the pipelines assume and the registry images are pushed to; the service
+program grants those roles access to its cluster and deploys from that
+registry. Neither reads the other's state, so both derive the names here,
+from the service slug and the environment.
+"""
+
+from __future__ import annotations
+
+
+def deploy_role_name(service: str, env: str) -> str:
+    """The role `pulumi up` assumes in the deploy and rollback workflows of `env`."""
+    return f"{service}-{env}-deploy"
+
+
+def preview_role_name(service: str, env: str) -> str:
+    """The read-only role of `pulumi preview` (pull requests) and drift detection in `env`."""
+    return f"{service}-{env}-preview"
+
+
+def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def runner_scale_set_name(service: str, env: str) -> str:
+    """The `runs-on:` label of the runners inside `env`'s network, which reach its private APIs."""
+    return f"{service}-{env}"
+
+
+def image_repository_name(service: str, env: str) -> str:
+    """The ECR repository of `env`'s images; it exists before the first deploy."""
+    return f"{service}-{env}"
