@@ -32,3 +32,15 @@ def runner_scale_set_name(service: str, env: str) -> str:
 def image_repository_name(service: str, env: str) -> str:
     """The ECR repository of `env`'s images; it exists before the first deploy."""
     return f"{service}-{env}"
+
+
+# The GitHub Actions variable holding each kind of role, per environment (`AWS_DEPLOY_ROLE_PROD`):
+# the workflows assume `vars.<variable>`, the bootstrap program sets it to the role's ARN, and the
+# cluster grants each role its access entry.
+ROLE_KINDS = {"DEPLOY": deploy_role_name, "READONLY": preview_role_name}
+
+
+def role_variable(kind: str, env: str) -> str:
+    if kind not in ROLE_KINDS:
+        raise ValueError(f"role kind must be one of {', '.join(ROLE_KINDS)}; got {kind!r}")
+    return f"AWS_{kind}_ROLE_{env.upper()}"
