@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from conftest import template_snapshot  # noqa: E402
+from scripts.template_parts import copy_template  # noqa: E402
 
 COPIER = [sys.executable, "-m", "copier"]
 
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        groundwork = template_snapshot()
+        groundwork = copy_template(Path(tmp) / "groundwork")
         files = rendered_paths(groundwork, workdir)
         templates = {
             "one-file baseline": baseline_template(workdir / "baseline"),
