@@ -7,12 +7,16 @@ The examples are committed, so a template change shows up in review as the diff 
 repositories it generates; tests/test_examples.py fails when they are stale. The working
 tree is rendered as it is (uncommitted changes included). `.copier-answers.yml` keeps every
 answer but not `_src_path`/`_commit`, which name the checkout and commit rendering them.
+
+What an example shows is what the template decides, not the component library it vendors:
+`infra/components/` is rendered as a verbatim copy of `pulumi_components/` (checked here),
+then committed as a link to it, so a component change is reviewed once, in its own file.
 """
 
 from __future__ import annotations
 
 import argparse
-import filecmp
+import os
 import shutil
 import sys
 import tempfile
@@ -25,6 +29,8 @@ from scripts.template_parts import ROOT, copy_template
 EXAMPLES = ROOT / "examples"
 ANSWERS = EXAMPLES / "answers"
 MACHINE_KEYS = ("_src_path:", "_commit:")
+VENDORED = Path("infra", "components")  # in a generated repo: a copy of pulumi_components/
+VENDORED_LINK = os.path.relpath(ROOT / "pulumi_components", EXAMPLES / "name" / VENDORED.parent)
 
 
 def answer_files() -> list[Path]:
@@ -41,7 +47,21 @@ def render_example(template: Path, answers_file: Path, dst: Path) -> Path:
     answers.write_text("".join(line for line in lines if not line.startswith(MACHINE_KEYS)))
     for cache in dst.rglob("__pycache__"):
         shutil.rmtree(cache)
+    link_vendored_components(dst)
     return dst
+
+
+def link_vendored_components(repo: Path) -> None:
+    """Replace the repo's vendored copy of the components by a link to `pulumi_components/`,
+    after checking that the copy is exactly the package (so the link shows what was rendered)."""
+    vendored = repo / VENDORED
+    if not vendored.is_dir():
+        return
+    differ = drift(ROOT / "pulumi_components", vendored)
+    if differ:
+        raise RuntimeError(f"{VENDORED} is not a verbatim copy of pulumi_components/: {differ[:5]}")
+    shutil.rmtree(vendored)
+    vendored.symlink_to(VENDORED_LINK, target_is_directory=True)
 
 
 def render_all(into: Path) -> dict[str, Path]:
@@ -50,21 +70,28 @@ def render_all(into: Path) -> dict[str, Path]:
     return {f.stem: render_example(template, f, into / "examples" / f.stem) for f in answer_files()}
 
 
+def tree(root: Path) -> dict[str, bytes | str]:
+    """{relative path: file bytes, or the target of a link} for every file and link under `root`
+    (links are not followed; caches are skipped)."""
+    entries: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in dirs + files:
+            path = Path(folder, name)
+            key = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                entries[key] = os.readlink(path)
+            elif path.is_file():
+                entries[key] = path.read_bytes()
+    return entries
+
+
 def drift(expected: Path, actual: Path) -> list[str]:
     """Paths (relative to the example) that differ between two trees, byte for byte."""
     if not expected.is_dir():
         return ["(missing)"]
-    found: list[str] = []
-
-    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
-        found.extend(prefix + name for name in cmp.left_only + cmp.right_only + cmp.funny_files)
-        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
-        found.extend(prefix + name for name in mismatch + errors)
-        for name, sub in cmp.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
-
-    walk(filecmp.dircmp(expected, actual, ignore=["__pycache__"]), "")
-    return sorted(found)
+    want, have = tree(expected), tree(actual)
+    return sorted(path for path in want.keys() | have.keys() if want.get(path) != have.get(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from scripts.regenerate_examples import EXAMPLES, answer_files, drift, render_all
+from scripts.regenerate_examples import EXAMPLES, VENDORED, answer_files, drift, link_vendored_components, render_all
+from scripts.template_parts import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +46,20 @@ def test_drift_is_detected(rendered, tmp_path):
     (copy / "README.md").write_text((copy / "README.md").read_text() + "hand edit\n")
     (copy / "stray.txt").write_text("x")
     assert drift(rendered[name], copy) == ["README.md", "stray.txt"]
+
+
+@pytest.mark.parametrize("name", [f.stem for f in answer_files()])
+def test_example_links_the_component_library_instead_of_copying_it(name):
+    vendored = EXAMPLES / name / VENDORED
+    assert vendored.is_symlink(), f"examples/{name}/{VENDORED} must link to pulumi_components/, not copy it"
+    assert vendored.resolve() == ROOT / "pulumi_components"
+
+
+def test_a_vendored_copy_that_differs_from_the_package_is_refused(tmp_path):
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "pulumi_components", repo / VENDORED, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / VENDORED / "network.py").write_text("# edited in the rendered repo\n")
+    with pytest.raises(RuntimeError, match="network.py"):
+        link_vendored_components(repo)
