@@ -147,6 +147,8 @@ class GroundworkExtension(Extension):
             region_error=answers.region_error,
             environments_error=answers.environments_error,
             email_error=answers.email_error,
+            repository_url_error=answers.repository_url_error,
+            github_repository=answers.github_repository,
             latency_error=answers.latency_error,
             dr_region_error=answers.dr_region_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),

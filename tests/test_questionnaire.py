@@ -26,6 +26,7 @@ QUESTIONS = {
         ({"latency_slo_ms": 5}, "latency_slo_ms must be a whole number from 10"),
         ({"owner_email": "not-an-address"}, "owner_email must be an e-mail address"),
         ({"team": "Platform Team"}, "team must be lowercase letters"),
+        ({"repository_url": "github.com/acme/pay"}, "repository_url must be a GitHub repository URL"),
         ({"sla": 99.99, "dr_region": "us-east-1"}, "dr_region must differ from aws_region"),
     ],
 )

@@ -91,6 +91,9 @@ def test_latency_buckets_contain_the_target_exactly():
         ({"latency_slo_ms": 0}, "latency_slo_ms must be a whole number from 10"),
         ({"owner_email": "nobody"}, "e-mail address"),
         ({"dr_region": "us-east-1"}, "must differ from aws_region"),
+        ({"repository_url": "git@github.com:acme/pay.git"}, "repository_url must be a GitHub repository URL"),
+        ({"repository_url": "https://github.com/-acme/pay"}, "repository_url must be a GitHub repository URL"),
+        ({"repository_url": "https://github.com/acme/pay/tree/main"}, "such as https://github.com/acme/payments"),
     ],
 )
 def test_bad_answers_say_what_is_accepted(overrides, message):
@@ -112,6 +115,11 @@ def test_from_mapping_orders_environments_and_ignores_copier_internals():
     )
     assert parsed.environments == ("dev", "prod")
     assert parsed.sla == 99.95
+
+
+def test_repository_defaults_to_the_team_and_slug():
+    assert answers().repository == f"{answers().team}/{answers().service_slug}"
+    assert answers(repository_url="https://github.com/acme-corp/payments.api").repository == "acme-corp/payments.api"
 
 
 def test_slugify():

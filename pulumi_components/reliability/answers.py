@@ -103,6 +103,8 @@ DR_REGION_PAIRS: dict[str, str] = {
 
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A GitHub repository URL: owner (1-39 letters, digits, single hyphens) and name.
+_GITHUB_REPOSITORY = re.compile(r"^https://github\.com/([A-Za-z0-9](?:-?[A-Za-z0-9]){0,38})/([A-Za-z0-9._-]{1,100})$")
 SLUG_MAX_LENGTH = 40
 
 
@@ -190,6 +192,20 @@ def email_error(email: Any) -> str:
     return ""
 
 
+def repository_url_error(url: Any) -> str:
+    """Why `url` is not a GitHub repository URL, or '' when it is."""
+    match = _GITHUB_REPOSITORY.match(url) if isinstance(url, str) else None
+    if not match or match.group(2) in (".", ".."):
+        return f"repository_url must be a GitHub repository URL such as https://github.com/acme/payments; got {url!r}"
+    return ""
+
+
+def github_repository(url: str) -> str:
+    """`owner/name` of a GitHub repository URL (as GitHub's OIDC `sub` claim writes it)."""
+    _check(repository_url_error(url))
+    return url.removeprefix("https://github.com/")
+
+
 def latency_error(latency_ms: Any) -> str:
     low, high = LATENCY_SLO_MS_RANGE
     try:
@@ -226,6 +242,7 @@ class Answers:
     compliance: tuple[str, ...] = ()
     description: str = ""
     dr_region: str = ""  # empty: the region paired with aws_region
+    repository_url: str = ""  # empty: https://github.com/<team>/<service_slug>
 
     def __post_init__(self) -> None:
         _check(slug_error(self.service_slug))
@@ -244,6 +261,7 @@ class Answers:
         if not self.team:
             raise AnswerError("team must name the owning team")
         _check(dr_region_error(self.dr_region, self.aws_region) if self.dr_region else "")
+        _check(repository_url_error(self.repository_url) if self.repository_url else "")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Answers:
@@ -268,6 +286,11 @@ class Answers:
     def needs_network(self) -> bool:
         """A VPC is built on EKS always, and on Lambda only to reach the database."""
         return self.platform == "aws-eks" or self.database == "postgres"
+
+    @property
+    def repository(self) -> str:
+        """The GitHub repository as `owner/name`: the answer, or `<team>/<service_slug>`."""
+        return github_repository(self.repository_url or f"https://github.com/{self.team}/{self.service_slug}")
 
     @property
     def failover_region(self) -> str:
