@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ._base import child, merge_tags, policy_json, require, type_token, web_identity_trust
+from .kms import secret_decrypt_statement
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
@@ -51,10 +52,13 @@ STRATEGIES = ("rolling", "canary", "blue-green")
 @dataclass
 class DatabaseConnection:
     """Where the service's PostgreSQL is and the Secrets Manager secret holding its
-    `username` and `password` (for example the RDS-managed master user secret)."""
+    `username` and `password` (for example the RDS-managed master user secret), with the
+    customer-managed key that secret is encrypted with (None: the AWS-managed
+    `aws/secretsmanager` key, which every role of the account may use)."""
 
     host: pulumi.Input[str]
     secret_arn: pulumi.Input[str]
+    secret_key_arn: pulumi.Input[str] | None
     name: str = "app"
     port: int = POSTGRES_PORT
     cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
@@ -71,6 +75,8 @@ class KubernetesServiceArgs:
     ingress_cidrs: Sequence[str]  # where the ALB's targets are reached from: the VPC
     config: Mapping[str, str] = field(default_factory=dict)  # ConfigMap -> environment
     secret_arns: Sequence[pulumi.Input[str]] = ()  # Secrets Manager secrets -> environment
+    # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
+    secret_key_arns: Sequence[pulumi.Input[str]] = ()
     database: DatabaseConnection | None = None
     certificate_arn: str = ""  # ACM certificate: serve HTTPS and redirect HTTP to it
     prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
@@ -199,20 +205,15 @@ class KubernetesService(pulumi.ComponentResource):
             opts=child(self),
         )
         secrets = [*args.secret_arns, *([args.database.secret_arn] if args.database else [])]
+        keys = [*args.secret_key_arns, *([args.database.secret_key_arn] if args.database else [])]
         if secrets:
+            # External Secrets reads with this role (SecretStore below); Secrets Manager then
+            # decrypts with the caller's permission on each secret's key.
             aws.iam.RolePolicy(
                 f"{self._name}-irsa-secrets",
                 role=role.id,
-                policy=pulumi.Output.all(*secrets).apply(
-                    lambda arns: policy_json(
-                        [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                                "Resource": list(arns),
-                            }
-                        ]
-                    )
+                policy=pulumi.Output.all(pulumi.Output.all(*secrets), pulumi.Output.all(*keys)).apply(
+                    lambda a: _secret_reader_policy(a[0], [key for key in a[1] if key], args.region)
                 ),
                 opts=child(self),
             )
@@ -695,6 +696,20 @@ def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
             }
         )
     return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def _secret_reader_policy(secret_arns: Sequence[str], key_arns: Sequence[str], region: str) -> str:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": list(secret_arns),
+        }
+    ]
+    if key_arns:
+        statements.append(secret_decrypt_statement(key_arns, secret_arns, region))
+    return policy_json(statements)
 
 
 def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
