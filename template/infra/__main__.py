@@ -15,6 +15,7 @@ import pulumi
 from components import (
     ContainerRegistry,
     ContainerRegistryArgs,
+    DatabaseRestore,
     KubernetesCluster,
     KubernetesClusterArgs,
     LambdaDeployment,
@@ -40,7 +41,9 @@ region = pulumi.Config("aws").require("region")
 plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
-preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
+# Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
+database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
+preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
 
 
 def build_network() -> Network:
@@ -60,6 +63,7 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
             log_retention_days=plan.log_retention_days,
             db_name=service.replace("-", "_"),
             replica_network=replica_network(plan),
+            restore=database_restore,
             tags=tags,
         ),
     )
@@ -119,6 +123,7 @@ elif platform == "aws-lambda":
             environment=environment,
             vpc=vpc,
             secret_arns=[database.secret_arn] if database else [],
+            secret_key_arns=[database.secret_key_arn] if database else [],
             tags=tags,
         ),
     )
@@ -209,6 +214,7 @@ if cluster:
             database=DatabaseConnection(
                 host=database.address,
                 secret_arn=database.secret_arn,
+                secret_key_arn=database.secret_key_arn,
                 name=service.replace("-", "_"),
                 cidrs=[plan.network.cidr],
             )
