@@ -148,8 +148,10 @@ if database:
     pulumi.export("db_instance_identifier", database.instance.identifier)
     pulumi.export("db_subnet_group_name", database.instance.db_subnet_group_name)
     pulumi.export("db_security_group_id", database.security_group.id)
+    pulumi.export("db_key_arn", database.key.arn)  # re-encrypt a snapshot copied in for a restore with it
     if database.replica:
         pulumi.export("db_replica_endpoint", database.replica.endpoint)
+        pulumi.export("db_replica_identifier", database.replica.identifier)
 
 # ---- Delivery ---------------------------------------------------------------------------------
 # EKS: the image registry, the cluster add-ons (Helm, values from deploy/) and the workload with the
