@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from functools import cache
 
 import pulumi
 import pytest
-from service_fixtures import service_args, service_plan
+from service_fixtures import run_service, service_args, service_plan
 
 from pulumi_components import (
     Network,
@@ -231,3 +232,75 @@ def test_a_key_named_by_its_alias_is_found():
 def test_a_role_that_reads_no_secret_is_not_judged():
     other_secret = {**READ, "Resource": f"arn:aws:mock:us-east-1:{ACCOUNT_ID}:secret/unrelated"}
     assert not findings([key(), secret(), role(), *managed_policy(other_secret)])
+
+
+# --- external-secrets-readable ---------------------------------------------------------------------
+
+READABLE = ["external-secrets-readable"]
+
+
+@cache
+def _workload():
+    return tuple(run_service(service_args(service_plan("prod"))).resources)
+
+
+def workload():
+    # Cases change copies of the captured inputs (replace_inputs), never the shared run.
+    return list(_workload())
+
+
+def readable(resources):
+    return check_stack(StackView("example", "prod", tuple(resources)), only=READABLE)
+
+
+def replace_inputs(resources, name, change):
+    out = []
+    for resource in resources:
+        if resource.name == name:
+            resource = CapturedResource(resource.type, resource.name, change(json.loads(json.dumps(resource.inputs))))
+        out.append(resource)
+    return out
+
+
+def test_every_external_secret_is_readable_by_its_store_role():
+    assert not readable(workload())
+
+
+def test_a_key_the_store_role_may_not_read_is_reported():
+    def drop_app_secret(inputs):
+        policy = json.loads(inputs["policy"])
+        policy["Statement"][0]["Resource"] = [r for r in policy["Statement"][0]["Resource"] if "example-app" not in r]
+        return {**inputs, "policy": json.dumps(policy)}
+
+    (finding,) = readable(replace_inputs(workload(), "example-irsa-secrets", drop_app_secret))
+    assert finding.subject == "kubernetes:external-secrets.io/v1:ExternalSecret example-secrets-0"
+    assert "aws:iam/role:Role example-irsa" in finding.message and "example-app" in finding.message
+
+
+def test_a_store_whose_service_account_has_no_role_is_reported():
+    def unannotate(inputs):
+        inputs["metadata"].pop("annotations")
+        return inputs
+
+    found = readable(replace_inputs(workload(), "example-sa", unannotate))
+    assert len(found) == 2 and all("carries no eks.amazonaws.com/role-arn" in f.message for f in found)
+
+
+def test_an_external_secret_without_its_store_is_reported():
+    resources = [r for r in workload() if r.name != "example-secret-store"]
+    assert all("SecretStore example/example is not in the stack" in f.message for f in readable(resources))
+    assert len(readable(resources)) == 2
+
+
+def test_a_key_given_by_name_is_matched_against_the_secret_arn():
+    def by_name(inputs):
+        inputs["spec"]["dataFrom"] = [{"extract": {"key": "example-app"}}]
+        return inputs
+
+    assert not readable(replace_inputs(workload(), "example-secrets-0", by_name))
+
+    def other_name(inputs):
+        inputs["spec"]["dataFrom"] = [{"extract": {"key": "someone-elses"}}]
+        return inputs
+
+    assert readable(replace_inputs(workload(), "example-secrets-0", other_name))

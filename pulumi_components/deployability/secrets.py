@@ -1,4 +1,9 @@
-"""Secrets: whoever reads a secret can decrypt it.
+"""Secrets: whoever reads a secret may read it and decrypt it.
+
+Two rules. `external-secrets-readable`: every key an ExternalSecret names is
+readable (secretsmanager:GetSecretValue) by the role its SecretStore
+authenticates as, the IRSA role of the store's service account.
+`secret-readers-decrypt`, below: every role that may read a secret may decrypt it.
 
 GetSecretValue makes Secrets Manager call kms:Decrypt on the secret's key as the
 caller. With the AWS-managed `aws/secretsmanager` key every role of the account
@@ -252,3 +257,80 @@ def check_secret_readers_decrypt(stack: StackView) -> Iterator[tuple[str, str]]:
                     f"{where}, but the key policy neither names this role nor lets the account's IAM policies "
                     "grant kms:Decrypt",
                 )
+
+
+# --- External Secrets: the role a store authenticates as reads every key its ExternalSecrets name ----
+
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def _meta(resource: ResourceLike) -> tuple[str, str]:
+    metadata = resource.inputs.get("metadata") or {}
+    return str(metadata.get("namespace") or "default"), str(metadata.get("name") or "")
+
+
+def remote_keys(external_secret: ResourceLike) -> list[str]:
+    """Every Secrets Manager key an ExternalSecret reads (`data[].remoteRef`, `dataFrom[].extract`)."""
+    spec = external_secret.inputs.get("spec") or {}
+    keys = [(item.get("remoteRef") or {}).get("key") for item in as_list(spec.get("data")) if isinstance(item, Mapping)]
+    keys += [
+        (item.get("extract") or {}).get("key") for item in as_list(spec.get("dataFrom")) if isinstance(item, Mapping)
+    ]
+    return [str(key) for key in keys if key]
+
+
+def store_role(stack: StackView, namespace: str, store_name: str) -> tuple[ResourceLike | None, str]:
+    """The IAM role a namespaced SecretStore reads with (through its service account's IRSA
+    annotation), or None and why not."""
+    stores = [s for s in stack.of_type(SECRET_STORE) if _meta(s) == (namespace, store_name)]
+    if not stores:
+        return None, f"its SecretStore {namespace}/{store_name} is not in the stack"
+    aws = ((stores[0].inputs.get("spec") or {}).get("provider") or {}).get("aws") or {}
+    account_ref = ((aws.get("auth") or {}).get("jwt") or {}).get("serviceAccountRef") or {}
+    account = (str(account_ref.get("namespace") or namespace), str(account_ref.get("name") or ""))
+    if not account[1]:
+        return None, f"its SecretStore {namespace}/{store_name} names no service account to authenticate as"
+    accounts = [a for a in stack.of_type(SERVICE_ACCOUNT) if _meta(a) == account]
+    annotation = (
+        ((accounts[0].inputs.get("metadata") or {}).get("annotations") or {}).get(ROLE_ANNOTATION) if accounts else None
+    )
+    if not annotation:
+        return None, f"service account {account[0]}/{account[1]} of its SecretStore carries no {ROLE_ANNOTATION}"
+    for role in stack.of_type(ROLE):
+        if arn_tail(str(annotation)) in {f"role/{name}" for name in role_names(role)}:
+            return role, ""
+    return None, f"the role {annotation} of service account {account[0]}/{account[1]} is not in the stack"
+
+
+@stack_rule(
+    "external-secrets-readable",
+    "Every key an ExternalSecret reads from Secrets Manager is readable by the role its SecretStore "
+    "authenticates as (the service account's IRSA role).",
+)
+def check_external_secrets_readable(stack: StackView) -> Iterator[tuple[str, str]]:
+    statements = {subject(r.role): r.statements for r in readers(stack)}
+    for external in stack.of_type(EXTERNAL_SECRET):
+        namespace, _ = _meta(external)
+        reference = (external.inputs.get("spec") or {}).get("secretStoreRef") or {}
+        if reference.get("kind", "SecretStore") != "SecretStore":
+            continue  # a ClusterSecretStore reads with credentials outside this service's stack
+        role, why = store_role(stack, namespace, str(reference.get("name") or ""))
+        if role is None:
+            yield subject(external), f"nothing can read its keys: {why}"
+            continue
+        for key in remote_keys(external):
+            if not allows(statements[subject(role)], "secretsmanager:GetSecretValue", _secret_arn_of(key), {}):
+                yield (
+                    subject(external),
+                    f"reads {key} with {subject(role)}, whose policies do not allow secretsmanager:GetSecretValue "
+                    "on it",
+                )
+
+
+def _secret_arn_of(key: str) -> str:
+    # A key given by name is authorised against the secret's ARN, which ends in "-" and six
+    # random characters Secrets Manager adds.
+    return key if key.startswith("arn:") else f"secret:{key}-AbCdEf"
