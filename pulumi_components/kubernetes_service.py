@@ -115,6 +115,10 @@ class KubernetesServiceArgs:
             f"rollout.max_error_ratio must be between 0 and 1; got {rollout.max_error_ratio}",
         )
         require(bool(self.ingress_cidrs), "ingress_cidrs: name the VPC CIDR the load balancer reaches the pods from")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
 
 
 class KubernetesService(pulumi.ComponentResource):

@@ -92,6 +92,10 @@ class ServerlessFunctionArgs:
         )
         if self.vpc is not None:
             require(len(self.vpc.subnet_ids) >= 2, "network.az_count: a function in a VPC needs two AZs")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
 
 
 class ServerlessFunction(pulumi.ComponentResource):
