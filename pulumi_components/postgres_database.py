@@ -305,9 +305,11 @@ class PostgresDatabase(pulumi.ComponentResource):
             f"{name}-instance",
             identifier=identifier,
             engine="postgres",
-            engine_version=plan.engine_version,
             instance_class=plan.instance_class,
-            # A restore brings the database name and master user from its source.
+            # A restore brings its engine version, size, database name and master user from its
+            # source: asking for them again would make the provider modify (downgrade, shrink) it.
+            engine_version=None if args.restore else plan.engine_version,
+            allocated_storage=None if args.restore else plan.allocated_storage_gb,
             db_name=None if args.restore else args.db_name,
             username=None if args.restore else "app_admin",
             snapshot_identifier=args.restore.snapshot or None if args.restore else None,
@@ -317,7 +319,6 @@ class PostgresDatabase(pulumi.ComponentResource):
             master_user_secret_kms_key_id=self.key.arn,
             iam_database_authentication_enabled=True,
             port=PORT,
-            allocated_storage=plan.allocated_storage_gb,
             max_allocated_storage=plan.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,

@@ -192,6 +192,7 @@ def test_a_snapshot_restore_is_a_new_instance_from_that_snapshot_in_the_same_pla
     assert "restoreToPointInTime" not in instance
     # The snapshot brings the database and its master user; RDS manages a new secret under our key.
     assert "dbName" not in instance and "username" not in instance
+    assert "engineVersion" not in instance and "allocatedStorage" not in instance  # the snapshot's own
     assert instance["manageMasterUserPassword"] is True
     assert instance["masterUserSecretKmsKeyId"] == instance["kmsKeyId"]
     # Same network, security group, parameter group as before.
