@@ -47,6 +47,7 @@ PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz", "metrics": "/metr
 ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 ROLLOUT_HASH_METRIC_LABEL = ROLLOUT_HASH_LABEL.replace("-", "_")
 STRATEGIES = ("rolling", "canary", "blue-green")
+DATABASE_ANNOTATION = "groundwork.dev/database"
 
 
 @dataclass
@@ -274,6 +275,14 @@ class KubernetesService(pulumi.ComponentResource):
             "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
         }
 
+    def _database_annotation(self) -> dict[str, Any]:
+        """The database's host on the pod template: pointing the service at another instance (a
+        restore) rolls the pods through the release strategy, so no connection pool keeps writing
+        to the old one."""
+        if not self._args.database:
+            return {}
+        return {"annotations": {DATABASE_ANNOTATION: self._args.database.host}}
+
     def _external_secret(self, target: str, store: pulumi.Resource, source: Any) -> None:
         spec = pulumi.Output.from_input(source).apply(
             lambda src: {
@@ -417,7 +426,7 @@ class KubernetesService(pulumi.ComponentResource):
         }
         spread_selector = {"matchLabels": dict(self.selector)}
         return {
-            "metadata": {"labels": dict(self.labels)},
+            "metadata": {"labels": dict(self.labels), **self._database_annotation()},
             "spec": {
                 "serviceAccountName": args.name,
                 # IRSA's token is projected by the EKS webhook; the API token is not needed.

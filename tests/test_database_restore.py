@@ -57,6 +57,10 @@ def test_every_reader_follows_the_restored_instance(restored):
         ]
         assert {d["remoteRef"]["key"] for d in external.inputs["spec"]["data"]} == {secret}
         assert host in json.dumps(external.inputs["spec"]["target"]["template"])
+        # The pods roll onto the new instance (no pool keeps writing to the old one).
+        (workload,) = [r for r in run.resources if r.inputs.get("kind") in ("Deployment", "Rollout")]
+        annotations = workload.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["groundwork.dev/database"] == host
     else:
         (function,) = run.of_type("aws:lambda/function:Function")
         variables = function.inputs["environment"]["variables"]
