@@ -112,7 +112,7 @@ class DatabaseRestore:
             isinstance(value.get("latest", False), bool),
             f"{key}.latest must be true or false; got {value.get('latest')!r}",
         )
-        restore = cls(**{name: item for name, item in value.items()})
+        restore = cls(**dict(value))
         restore.validate()
         return restore
 
