@@ -13,7 +13,7 @@ from .container_registry import ContainerRegistry, ContainerRegistryArgs
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
 from .network import Network, NetworkArgs
-from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from .postgres_database import DatabaseRestore, PostgresDatabase, PostgresDatabaseArgs
 from .preflight import preflight
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
@@ -21,6 +21,7 @@ __all__ = [
     "ComponentArgsError",
     "ContainerRegistry",
     "ContainerRegistryArgs",
+    "DatabaseRestore",
     "KubernetesCluster",
     "KubernetesClusterArgs",
     "LambdaDeployment",

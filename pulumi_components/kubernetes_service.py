@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ._base import child, merge_tags, policy_json, require, type_token, web_identity_trust
+from .kms import secret_decrypt_statement
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
@@ -46,15 +47,19 @@ PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz", "metrics": "/metr
 ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 ROLLOUT_HASH_METRIC_LABEL = ROLLOUT_HASH_LABEL.replace("-", "_")
 STRATEGIES = ("rolling", "canary", "blue-green")
+DATABASE_ANNOTATION = "groundwork.dev/database"
 
 
 @dataclass
 class DatabaseConnection:
     """Where the service's PostgreSQL is and the Secrets Manager secret holding its
-    `username` and `password` (for example the RDS-managed master user secret)."""
+    `username` and `password` (for example the RDS-managed master user secret), with the
+    customer-managed key that secret is encrypted with (None: the AWS-managed
+    `aws/secretsmanager` key, which every role of the account may use)."""
 
     host: pulumi.Input[str]
     secret_arn: pulumi.Input[str]
+    secret_key_arn: pulumi.Input[str] | None
     name: str = "app"
     port: int = POSTGRES_PORT
     cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
@@ -71,6 +76,8 @@ class KubernetesServiceArgs:
     ingress_cidrs: Sequence[str]  # where the ALB's targets are reached from: the VPC
     config: Mapping[str, str] = field(default_factory=dict)  # ConfigMap -> environment
     secret_arns: Sequence[pulumi.Input[str]] = ()  # Secrets Manager secrets -> environment
+    # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
+    secret_key_arns: Sequence[pulumi.Input[str]] = ()
     database: DatabaseConnection | None = None
     certificate_arn: str = ""  # ACM certificate: serve HTTPS and redirect HTTP to it
     prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
@@ -109,6 +116,10 @@ class KubernetesServiceArgs:
             f"rollout.max_error_ratio must be between 0 and 1; got {rollout.max_error_ratio}",
         )
         require(bool(self.ingress_cidrs), "ingress_cidrs: name the VPC CIDR the load balancer reaches the pods from")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
 
 
 class KubernetesService(pulumi.ComponentResource):
@@ -199,20 +210,15 @@ class KubernetesService(pulumi.ComponentResource):
             opts=child(self),
         )
         secrets = [*args.secret_arns, *([args.database.secret_arn] if args.database else [])]
+        keys = [*args.secret_key_arns, *([args.database.secret_key_arn] if args.database else [])]
         if secrets:
+            # External Secrets reads with this role (SecretStore below); Secrets Manager then
+            # decrypts with the caller's permission on each secret's key.
             aws.iam.RolePolicy(
                 f"{self._name}-irsa-secrets",
                 role=role.id,
-                policy=pulumi.Output.all(*secrets).apply(
-                    lambda arns: policy_json(
-                        [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                                "Resource": list(arns),
-                            }
-                        ]
-                    )
+                policy=pulumi.Output.all(pulumi.Output.all(*secrets), pulumi.Output.all(*keys)).apply(
+                    lambda a: _secret_reader_policy(a[0], [key for key in a[1] if key], args.region)
                 ),
                 opts=child(self),
             )
@@ -268,6 +274,14 @@ class KubernetesService(pulumi.ComponentResource):
             ],
             "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
         }
+
+    def _database_annotation(self) -> dict[str, Any]:
+        """The database's host on the pod template: pointing the service at another instance (a
+        restore) rolls the pods through the release strategy, so no connection pool keeps writing
+        to the old one."""
+        if not self._args.database:
+            return {}
+        return {"annotations": {DATABASE_ANNOTATION: self._args.database.host}}
 
     def _external_secret(self, target: str, store: pulumi.Resource, source: Any) -> None:
         spec = pulumi.Output.from_input(source).apply(
@@ -412,7 +426,7 @@ class KubernetesService(pulumi.ComponentResource):
         }
         spread_selector = {"matchLabels": dict(self.selector)}
         return {
-            "metadata": {"labels": dict(self.labels)},
+            "metadata": {"labels": dict(self.labels), **self._database_annotation()},
             "spec": {
                 "serviceAccountName": args.name,
                 # IRSA's token is projected by the EKS webhook; the API token is not needed.
@@ -695,6 +709,20 @@ def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
             }
         )
     return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def _secret_reader_policy(secret_arns: Sequence[str], key_arns: Sequence[str], region: str) -> str:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": list(secret_arns),
+        }
+    ]
+    if key_arns:
+        statements.append(secret_decrypt_statement(key_arns, secret_arns, region))
+    return policy_json(statements)
 
 
 def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import pulumi
 
+from ._base import require
 from .kubernetes_cluster import KubernetesClusterArgs
 from .network import NetworkArgs
-from .postgres_database import PostgresDatabaseArgs
+from .postgres_database import RESTORE_CONFIG_KEY, DatabaseRestore, PostgresDatabaseArgs
 from .reliability.plan import EnvironmentPlan, replica_network
 from .serverless_function import ServerlessFunctionArgs, VpcPlacement
 
 _PLACEHOLDER = "preflight"
 
 
-def preflight(plan: EnvironmentPlan, region: str) -> None:
+def preflight(plan: EnvironmentPlan, region: str, database_restore: DatabaseRestore | None = None) -> None:
     """Raise ComponentArgsError for the first setting no component can build."""
+    require(
+        database_restore is None or plan.database is not None,
+        f"{RESTORE_CONFIG_KEY} is set but this service has no database to restore (database: none)",
+    )
     needs_network = plan.cluster is not None or plan.database is not None
     if needs_network:
         NetworkArgs(name=_PLACEHOLDER, region=region, plan=plan.network).validate()
@@ -43,6 +48,7 @@ def preflight(plan: EnvironmentPlan, region: str) -> None:
             isolated_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
             replica_network=replica_network(plan),
+            restore=database_restore,
         ).validate()
         dr_network = replica_network(plan)
         if dr_network is not None:

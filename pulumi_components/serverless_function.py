@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, service_trust, type_token
-from .kms import kms_key
+from .kms import kms_key, secret_decrypt_statement
 from .reliability.plan import FunctionPlan
 
 ALIAS = "live"
@@ -59,6 +59,8 @@ class ServerlessFunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # no secrets: pass ARNs
     vpc: VpcPlacement | None = None  # set when the function uses a database in the VPC
     secret_arns: Sequence[pulumi.Input[str]] = ()  # secrets the function may read (the database's)
+    # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
+    secret_key_arns: Sequence[pulumi.Input[str]] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -90,6 +92,10 @@ class ServerlessFunctionArgs:
         )
         if self.vpc is not None:
             require(len(self.vpc.subnet_ids) >= 2, "network.az_count: a function in a VPC needs two AZs")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
 
 
 class ServerlessFunction(pulumi.ComponentResource):
@@ -231,7 +237,7 @@ class ServerlessFunction(pulumi.ComponentResource):
         )
         in_vpc = args.vpc is not None
 
-        def document(log_arn: str, key_arn: str, queue_arn: str, secret_arns: list[str]) -> str:
+        def document(log_arn: str, key_arn: str, queue_arn: str, secret_arns: list[str], secret_keys: list[str]) -> str:
             statements = [
                 {
                     "Sid": "OwnLogs",
@@ -263,6 +269,8 @@ class ServerlessFunction(pulumi.ComponentResource):
                         "Resource": secret_arns,
                     }
                 )
+                if secret_keys:
+                    statements.append(secret_decrypt_statement(secret_keys, secret_arns, args.region))
             if in_vpc:
                 # Lambda manages its network interfaces; EC2 does not scope these to a resource.
                 statements.append(
@@ -285,8 +293,12 @@ class ServerlessFunction(pulumi.ComponentResource):
             f"{name}-permissions",
             role=role.id,
             policy=pulumi.Output.all(
-                self.log_group.arn, self.key.arn, self.dead_letter_queue.arn, pulumi.Output.all(*args.secret_arns)
-            ).apply(lambda a: document(a[0], a[1], a[2], [s for s in a[3] if s])),
+                self.log_group.arn,
+                self.key.arn,
+                self.dead_letter_queue.arn,
+                pulumi.Output.all(*args.secret_arns),
+                pulumi.Output.all(*args.secret_key_arns),
+            ).apply(lambda a: document(a[0], a[1], a[2], [s for s in a[3] if s], [k for k in a[4] if k])),
             opts=child(self),
         )
         return role

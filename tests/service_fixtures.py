@@ -14,6 +14,7 @@ OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws
 OIDC_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:example-app-AbCdEf"
 DB_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
+DB_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 
 def service_plan(env: str = "prod", **answers: Any):
@@ -33,7 +34,10 @@ def service_args(plan, *, database: bool = True, **overrides: Any) -> Kubernetes
         "config": {"LOG_LEVEL": "info"},
         "secret_arns": [SECRET_ARN],
         "database": DatabaseConnection(
-            host="example.cluster-abc.us-east-1.rds.amazonaws.com", secret_arn=DB_SECRET_ARN, cidrs=[plan.network.cidr]
+            host="example.cluster-abc.us-east-1.rds.amazonaws.com",
+            secret_arn=DB_SECRET_ARN,
+            secret_key_arn=DB_KEY_ARN,
+            cidrs=[plan.network.cidr],
         )
         if database
         else None,

@@ -170,3 +170,17 @@ def test_releases_own_the_alias_after_creation():
     run_with_mocks(program)
     # `pulumi up` publishes versions; only a traffic-shifting deployment moves `live`.
     assert ignored == {"pay-live": ["functionVersion", "routingConfig"]}
+
+
+def test_secret_keys_come_with_the_secrets_they_encrypt():
+    plan = env_plan(99.9, "prod")
+    with pytest.raises(ComponentArgsError, match=r"secret_key_arns: keys given for no secret"):
+        ServerlessFunctionArgs(
+            name="pay-env",
+            region="us-east-1",
+            plan=plan.function,
+            code=pulumi.AssetArchive({}),
+            handler="handler.handle",
+            log_retention_days=plan.log_retention_days,
+            secret_key_arns=["arn:aws:kms:us-east-1:1:key/k"],
+        ).validate()

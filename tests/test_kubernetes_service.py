@@ -243,6 +243,8 @@ def test_bad_args_fail_before_anything_is_created():
         KubernetesService("x", service_args(plan, image="example:latest"))
     with pytest.raises(ComponentArgsError, match=r"ingress_cidrs"):
         KubernetesService("x", service_args(plan, ingress_cidrs=[]))
+    with pytest.raises(ComponentArgsError, match=r"secret_key_arns: keys given for no secret"):
+        KubernetesService("x", service_args(plan, secret_arns=[], secret_key_arns=["arn:aws:kms:us-east-1:1:key/k"]))
     import dataclasses
 
     bad_steps = dataclasses.replace(plan, rollout=dataclasses.replace(plan.rollout, canary_steps=(50, 25, 100)))

@@ -19,7 +19,7 @@ from pulumi_components.reliability import (
     tier_for,
     to_config,
 )
-from pulumi_components.reliability.answers import slugify
+from pulumi_components.reliability.answers import SLA_CHOICES, slugify
 from pulumi_components.reliability.slo import availability_objective, duration_seconds, latency_buckets_seconds
 
 
@@ -286,6 +286,17 @@ def test_tiers_are_ordered_and_never_weaken():
             assert not _weaker(path, low, high), f"{lower.name} -> {higher.name}: {path} {low} -> {high}"
         # A more careful canary starts with a smaller share of traffic.
         assert higher.canary_steps[0] <= lower.canary_steps[0]
+
+
+@pytest.mark.parametrize("sla", SLA_CHOICES)
+def test_the_dr_replica_is_multi_az_where_there_is_one_at_99_99(sla):
+    # A promoted replica becomes the production database: at 99.99 it keeps a standby from its
+    # first minute instead of running on one instance until someone converts it mid-incident.
+    plan = plan_service(answers(sla=sla, database="postgres"))
+    for env in plan.environments.values():
+        assert env.database.replica_multi_az is (env.name == "prod" and sla >= 99.99)
+        assert not env.database.replica_multi_az or env.database.replica_region
+    assert _weaker("database.replica_multi_az", True, False)
 
 
 def test_production_prometheus_keeps_the_whole_slo_period():

@@ -100,6 +100,7 @@ class DatabasePlan:
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
     replica_region: str  # "" when there is no cross-region replica
+    replica_multi_az: bool = False  # the replica (and so the promoted DR database) spans two AZs
     backup_window: str = "03:00-04:00"
     maintenance_window: str = "sun:04:30-sun:05:30"
 
@@ -324,6 +325,7 @@ def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
         performance_insights_retention_days=7,
         monitoring_interval_seconds=60 if env == "dev" else 15,
         replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
+        replica_multi_az=prod and tier.cross_region_replica and tier.replica_multi_az,
     )
 
 

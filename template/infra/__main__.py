@@ -15,6 +15,7 @@ import pulumi
 from components import (
     ContainerRegistry,
     ContainerRegistryArgs,
+    DatabaseRestore,
     KubernetesCluster,
     KubernetesClusterArgs,
     LambdaDeployment,
@@ -40,7 +41,9 @@ region = pulumi.Config("aws").require("region")
 plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
-preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
+# Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
+database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
+preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
 
 
 def build_network() -> Network:
@@ -60,6 +63,7 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
             log_retention_days=plan.log_retention_days,
             db_name=service.replace("-", "_"),
             replica_network=replica_network(plan),
+            restore=database_restore,
             tags=tags,
         ),
     )
@@ -119,6 +123,7 @@ elif platform == "aws-lambda":
             environment=environment,
             vpc=vpc,
             secret_arns=[database.secret_arn] if database else [],
+            secret_key_arns=[database.secret_key_arn] if database else [],
             tags=tags,
         ),
     )
@@ -143,8 +148,10 @@ if database:
     pulumi.export("db_instance_identifier", database.instance.identifier)
     pulumi.export("db_subnet_group_name", database.instance.db_subnet_group_name)
     pulumi.export("db_security_group_id", database.security_group.id)
+    pulumi.export("db_key_arn", database.key.arn)  # re-encrypt a snapshot copied in for a restore with it
     if database.replica:
         pulumi.export("db_replica_endpoint", database.replica.endpoint)
+        pulumi.export("db_replica_identifier", database.replica.identifier)
 
 # ---- Delivery ---------------------------------------------------------------------------------
 # EKS: the image registry, the cluster add-ons (Helm, values from deploy/) and the workload with the
@@ -209,6 +216,7 @@ if cluster:
             database=DatabaseConnection(
                 host=database.address,
                 secret_arn=database.secret_arn,
+                secret_key_arn=database.secret_key_arn,
                 name=service.replace("-", "_"),
                 cidrs=[plan.network.cidr],
             )

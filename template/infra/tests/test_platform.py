@@ -55,6 +55,8 @@ def test_database_follows_the_plan(run, plan):
     assert db.inputs["manageMasterUserPassword"] is True and "password" not in db.inputs
     replicas = [r for r in run.of_type("aws:rds/instance:Instance") if r.inputs.get("replicateSourceDb")]
     assert len(replicas) == (1 if expected.replica_region else 0)
+    # A promoted replica is the production database: Multi-AZ where the plan says so.
+    assert all(r.inputs["multiAz"] is expected.replica_multi_az for r in replicas)
     (ingress,) = [
         r
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
