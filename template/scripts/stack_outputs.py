@@ -18,7 +18,7 @@ from typing import Any
 # What each platform's program must export for its pipelines (checked by the
 # template's tests against the program run under Pulumi mocks).
 REQUIRED = {
-    "aws-eks": ("base_url", "cluster_name", "image_repository_url"),
+    "aws-eks": ("base_url", "cluster_name", "image", "image_repository_url"),
     "aws-lambda": (
         "base_url",
         "function_name",
