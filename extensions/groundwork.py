@@ -43,6 +43,20 @@ def _load_model() -> Any:
 model = _load_model()
 
 
+def _load_identity() -> Any:
+    """pulumi_components/identity.py: the names the workflows share with the programs."""
+    path = MODEL_DIR.parent / "identity.py"
+    spec = importlib.util.spec_from_file_location(
+        "groundwork_identity_" + hashlib.sha256(str(path).encode()).hexdigest()[:12], path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+identity = _load_identity()
+
+
 class _IndentDumper(yaml.SafeDumper):
     """Indent block sequences under their key, as hand-written YAML does."""
 
@@ -153,5 +167,6 @@ class GroundworkExtension(Extension):
             dr_region_error=answers.dr_region_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
+            image_repository_name=identity.image_repository_name,
         )
         environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)

@@ -93,7 +93,7 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
     "aws:apigatewayv2/api:Api": _http_api,
     "aws:apigatewayv2/stage:Stage": _http_stage,
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
-    # A stack reading its own last outputs (e.g. the image it deployed) finds none under mocks.
+    # A stack reference finds no outputs under mocks.
     "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
     # The load balancer controller fills in the ALB's name once the Ingress is admitted.
     "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: {
@@ -143,6 +143,14 @@ class CapturingMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region}
+        if token == "aws:ecr/getRepository:getRepository":  # a registry the bootstrap program created
+            name = args.args["name"]
+            return {
+                "name": name,
+                "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{name}",
+                "registryId": ACCOUNT_ID,
+                "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+            }
         return {}
 
     def _region_of(self, provider: str | None) -> str:

@@ -15,6 +15,9 @@ from pulumi_components.reliability import from_config
 from pulumi_components.reliability.answers import DEPLOYMENT_STRATEGIES, MONITORING_LEVELS, SLA_CHOICES
 from pulumi_components.testing import run_program, stack_config
 
+# What the deploy workflow passes: the image it pushed to the environment's registry, by digest.
+RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc@sha256:" + "0" * 64
+
 # Each strategy and level meets every platform and database: the i-th combination takes the i-th
 # strategy and the (i // 3)-th level, so no extra stacks run for them.
 COMBINATIONS = [
@@ -53,7 +56,7 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(
     assert stacks == ["dev", "prod", "staging"]
     views = {}
     for stack in stacks:
-        config = stack_config(repo / f"Pulumi.{stack}.yaml")
+        config = stack_config(repo / f"Pulumi.{stack}.yaml") | {"svc:image": RELEASE_IMAGE}
         plan = from_config(config["svc:plan"])
         run = run_program(repo / "infra", project="svc", stack=stack, config=config)
 

@@ -5,16 +5,17 @@ reliability model wrote; nothing here is sized by hand. Change the plan
 there (or the answers, with `copier update`), not in this file.
 
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
-                + ContainerRegistry + PlatformAddons + KubernetesService (the workload)
+                + PlatformAddons + KubernetesService (the workload, from the image registry
+                the bootstrap program created: bootstrap/)
     aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
 """
 
+import re
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 from components import (
-    ContainerRegistry,
-    ContainerRegistryArgs,
     DatabaseRestore,
     KubernetesCluster,
     KubernetesClusterArgs,
@@ -29,6 +30,7 @@ from components import (
     VpcPlacement,
     preflight,
 )
+from components.identity import image_repository_name
 from components.reliability import from_config
 from components.reliability.plan import replica_network
 
@@ -44,6 +46,46 @@ tags = plan.tags
 # Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
 database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
 preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
+
+DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+def release_image() -> pulumi.Input[str]:
+    """The workload's image: `<project>:image`, pinned by digest, which every release passes.
+
+    There is no fallback: a workload is never created without an image. A preview may run without
+    one (a never-deployed stack has no image yet): the image shows as unknown, as it is until the
+    first release pushes it. The preview and drift workflows pass the image the stack runs now.
+    """
+    key = f"{config.name}:image"
+    image = config.get("image")
+    if image:
+        if not DIGEST_PINNED.match(image):
+            raise ValueError(f"{key} must be pinned by digest (<repository>@sha256:<64 hex digits>); got {image!r}")
+        return image
+    if pulumi.runtime.is_dry_run():
+        pulumi.log.warn(f"{key} is not set: this preview shows the workload's image as unknown")
+        return pulumi.Output(set(), _value(None), _value(False))  # an unknown value, as the engine shows one
+    raise ValueError(
+        f"{key} is not set, and the workload is never created without an image. Pass it pinned by digest: "
+        f"pulumi up --stack {plan.name} --config {key}=<repository>@sha256:<digest>. The deploy workflow pushes "
+        f"each release to the {image_repository_name(service, plan.name)} registry and passes it; to apply a change "
+        f'without a new release, pass the image the stack runs now: --config {key}="$(pulumi stack output image '
+        f'--stack {plan.name})".'
+    )
+
+
+async def _value(value):
+    return value
+
+
+image = registry = None
+if platform == "aws-eks":
+    # Both before any resource, so a missing image or registry changes nothing. The registry exists
+    # before the first deploy (the bootstrap program creates it): a release pushes its image there
+    # before `pulumi up` creates the workload that pulls it.
+    image = release_image()
+    registry = aws.ecr.get_repository(name=image_repository_name(service, plan.name))
 
 
 def build_network() -> Network:
@@ -154,15 +196,15 @@ if database:
         pulumi.export("db_replica_identifier", database.replica.identifier)
 
 # ---- Delivery ---------------------------------------------------------------------------------
-# EKS: the image registry, the cluster add-ons (Helm, values from deploy/) and the workload with the
-# plan's rollout strategy. Lambda: CodeDeploy shifting of the `live` alias with automatic rollback.
+# EKS: the cluster add-ons (Helm, values from deploy/) and the workload with the plan's rollout
+# strategy, its image from the environment's registry.
+# Lambda: CodeDeploy shifting of the `live` alias with automatic rollback.
 kube = None  # the cluster's Kubernetes provider, for everything installed into it
 if cluster:
     import pulumi_kubernetes as k8s
     from components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
 
-    registry = ContainerRegistry(name, ContainerRegistryArgs(name=name, tags=tags))
     kube = k8s.Provider(
         f"{name}-kube", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
     )
@@ -198,11 +240,6 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
-    # A release passes the image it built, by digest (`--config <service>:image=...`); any other
-    # update keeps the image this stack deployed last instead of removing the workload.
-    image = config.get("image") or pulumi.StackReference(
-        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    ).get_output("image")
     workload = KubernetesService(
         name,
         KubernetesServiceArgs(

@@ -29,12 +29,14 @@ RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" +
 _runs: dict[tuple[str, str], ProgramRun] = {}
 
 
-def run_stack(stack: str, **overrides) -> ProgramRun:
-    """The program for `stack` under mocks, with config overrides. Runs are shared by stack
-    and overrides (tests only read the captured resources); a run that raises is not kept."""
-    key = (stack, json.dumps(overrides, sort_keys=True, default=str))
+def run_stack(stack: str, *, release: bool = True, **overrides) -> ProgramRun:
+    """The program for `stack` under mocks, with config overrides. A release run passes the image by
+    digest, as the deploy workflow does; `release=False` is a `pulumi up` without one. Runs are shared
+    by stack and overrides (tests only read the captured resources); a run that raises is not kept."""
+    key = (stack, release, json.dumps(overrides, sort_keys=True, default=str))
     if key not in _runs:
-        config = {**stack_file_config(stack), **overrides}
+        image = {f"{PROJECT}:image": RELEASE_IMAGE} if release else {}
+        config = {**stack_file_config(stack), **image, **overrides}
         _runs[key] = run_program(INFRA, project=PROJECT, stack=stack, config=config)
     return _runs[key]
 
@@ -46,7 +48,7 @@ def standby(resource) -> bool:
 
 def stack_run(stack: str) -> ProgramRun:
     """A release run of the stack: what `pulumi up` in the deploy pipeline builds."""
-    return run_stack(stack, **{f"{PROJECT}:image": RELEASE_IMAGE})
+    return run_stack(stack)
 
 
 @pytest.fixture(params=STACKS)
