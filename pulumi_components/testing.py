@@ -20,6 +20,8 @@ import pulumi
 from pulumi.runtime.stack import wait_for_rpcs
 
 ACCOUNT_ID = "123456789012"
+# The image a release passes (`--config <service>:image=...`), pinned by digest.
+RELEASE_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
 
 
 @dataclass

@@ -12,7 +12,7 @@ from conftest import render
 from pulumi_components.deployability import check_stack, stack_view
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import from_config
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 RDS = "aws:rds/instance:Instance"
 RESTORE = {"id": "r20250131", "source": "svc-prod-db", "time": "2025-01-31T09:41:00Z"}
@@ -27,7 +27,7 @@ def restored(request, tmp_path_factory):
         sla=99.99,
         service_slug="svc",
     )
-    config = {**stack_config(repo / "Pulumi.prod.yaml"), "svc:database_restore": RESTORE}
+    config = {**stack_config(repo / "Pulumi.prod.yaml"), "svc:database_restore": RESTORE, "svc:image": RELEASE_IMAGE}
     return request.param, repo, config, run_program(repo / "infra", project="svc", stack="prod", config=config)
 
 

@@ -13,10 +13,9 @@ from pulumi_components.deployability import RepositoryView, check_repository, ch
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import from_config
 from pulumi_components.reliability.answers import DEPLOYMENT_STRATEGIES, MONITORING_LEVELS, SLA_CHOICES
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 # What the deploy workflow passes: the image it pushed to the environment's registry, by digest.
-RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc@sha256:" + "0" * 64
 
 # Each strategy and level meets every platform and database: the i-th combination takes the i-th
 # strategy and the (i // 3)-th level, so no extra stacks run for them.

@@ -13,7 +13,7 @@ sys.path.insert(0, str(INFRA))
 
 from components.guardrails import STANDBY_TAG, Context  # noqa: E402
 from components.reliability import from_config  # noqa: E402
-from components.testing import ProgramRun, run_program, stack_config  # noqa: E402
+from components.testing import RELEASE_IMAGE, ProgramRun, run_program, stack_config  # noqa: E402
 
 STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 PROJECT = __import__("yaml").safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -24,8 +24,6 @@ def stack_file_config(stack: str) -> dict:
     return copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
 
 
-# The image a release passes (`--config <service>:image=...`), by digest.
-RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
 _runs: dict[tuple[str, str], ProgramRun] = {}
 
 
