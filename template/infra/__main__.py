@@ -72,7 +72,16 @@ function = None
 
 # ---- Platform ---------------------------------------------------------------------------------
 if platform == "aws-eks":
+    from components.identity import deploy_role_name, preview_role_name
+    from components.kubernetes_cluster import ClusterAccess
+
     network = build_network()
+    # The pipelines' roles (created by bootstrap/) and the people in `<service>:cluster_admins`.
+    access = ClusterAccess(
+        deploy_role=deploy_role_name(service, plan.name),
+        preview_role=preview_role_name(service, plan.name),
+        admins=config.get_object("cluster_admins") or [],
+    )
     cluster = KubernetesCluster(
         name,
         KubernetesClusterArgs(
@@ -82,6 +91,7 @@ if platform == "aws-eks":
             vpc_id=network.vpc.id,
             private_subnet_ids=network.subnet_ids["private"],
             log_retention_days=plan.log_retention_days,
+            access=access,
             tags=tags,
         ),
     )
@@ -174,11 +184,14 @@ if cluster:
             strategy=plan.rollout.strategy,
             values_dir=REPO / "deploy",
             load_balancer_role_arn=load_balancer_role.arn,
+            volume_key_arn=cluster.volume_key.arn,
+            autoscaling=cluster.autoscaling,
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
     # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
+    # After the add-ons: its volume claims name no class and wait for the default StorageClass.
     from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 
     monitoring = MonitoringStack(
@@ -189,7 +202,7 @@ if cluster:
             monitoring_dir=REPO / "monitoring",
             oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
         ),
-        opts=pulumi.ResourceOptions(provider=kube),
+        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
     )
     # A release passes the image it built, by digest (`--config <service>:image=...`); any other
     # update keeps the image this stack deployed last instead of removing the workload.
