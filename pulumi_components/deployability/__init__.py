@@ -126,4 +126,5 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 
 
 # The rule modules register themselves on import; each covers one area.
-from . import rules_common  # noqa: E402,F401
+from . import rules_common  # noqa: E402,F401,I001
+from . import cluster  # noqa: E402,F401
