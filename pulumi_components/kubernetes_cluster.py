@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from ._base import (
 )
 from .identity import role_arn
 from .kms import kms_key
-from .reliability.plan import ClusterPlan
+from .reliability.plan import ClusterPlan, RolloutPlan, WorkloadPlan
 
 # EKS add-on versions per Kubernetes version, pinned; `aws eks describe-addon-versions
 # --kubernetes-version <v> --addon-name <name>` lists newer builds.
@@ -102,6 +103,21 @@ NODE_FAMILIES = (
 )
 NODE_SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
 _INSTANCE_TYPE = re.compile(r"^([a-z0-9]+)\.([a-z0-9]+)$")
+# vCPUs of each size; `medium` is 2 in the burstable t families and 1 in the others (counted as 1).
+SIZE_VCPUS = {
+    "medium": 1,
+    "large": 2,
+    "xlarge": 4,
+    "2xlarge": 8,
+    "4xlarge": 16,
+    "8xlarge": 32,
+    "12xlarge": 48,
+    "16xlarge": 64,
+    "24xlarge": 96,
+}
+# The share of each node's CPU left to the service's pods: the rest is the kubelet's reservation,
+# the DaemonSets (CNI, kube-proxy, EBS CSI, node exporter, log agent) and the platform's pods.
+SERVICE_CPU_SHARE = 0.5
 
 
 def _arm(instance_type: str) -> bool:
@@ -114,6 +130,33 @@ def vpc_cni_version(version: str) -> tuple[int, int]:
     if not match:
         raise ComponentArgsError(f"vpc-cni add-on version {version!r} is not of the form v<major>.<minor>.<patch>")
     return int(match.group(1)), int(match.group(2))
+
+
+def _millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def peak_service_pods(workload: WorkloadPlan, rollout: RolloutPlan) -> int:
+    """The most pods of the service at once: the HPA at its maximum during a release. Blue-green
+    runs a full preview beside the active pods; rolling and canary surge by max_surge_percent."""
+    if rollout.strategy == "blue-green":
+        return 2 * workload.replicas_max
+    return workload.replicas_max + math.ceil(workload.replicas_max * rollout.max_surge_percent / 100)
+
+
+def check_node_capacity(cluster: ClusterPlan, workload: WorkloadPlan, rollout: RolloutPlan) -> None:
+    """The service's peak fits in node_max nodes (CPU requests; the Cluster Autoscaler adds nodes
+    up to node_max and no further)."""
+    vcpus = min(SIZE_VCPUS.get(t.split(".")[-1], 0) for t in cluster.node_instance_types)
+    room = int(cluster.node_max * vcpus * 1000 * SERVICE_CPU_SHARE)
+    pods = peak_service_pods(workload, rollout)
+    wanted = pods * _millicores(workload.cpu_request)
+    require(
+        wanted <= room,
+        f"cluster.node_max: {cluster.node_max} nodes of {', '.join(cluster.node_instance_types)} leave {room}m CPU "
+        f"to the service, and its peak ({pods} pods of {workload.cpu_request} during a {rollout.strategy} release "
+        f"at the HPA maximum) requests {wanted}m; raise node_max or choose larger nodes",
+    )
 
 
 @dataclass

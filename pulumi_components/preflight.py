@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
-from .kubernetes_cluster import KubernetesClusterArgs
+from .kubernetes_cluster import KubernetesClusterArgs, check_node_capacity
 from .network import NetworkArgs
 from .postgres_database import PostgresDatabaseArgs
 from .reliability.plan import EnvironmentPlan, replica_network
@@ -34,6 +34,7 @@ def preflight(plan: EnvironmentPlan, region: str) -> None:
             private_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
         ).validate()
+        check_node_capacity(plan.cluster, plan.workload, plan.rollout)
     if plan.database is not None:
         PostgresDatabaseArgs(
             name=_PLACEHOLDER,

@@ -15,6 +15,8 @@ from pulumi_components.kubernetes_cluster import (
     CLUSTER_AUTOSCALER_IMAGE_TAGS,
     CONTROL_PLANE_LOG_TYPES,
     ClusterAccess,
+    check_node_capacity,
+    peak_service_pods,
 )
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.reliability.answers import SLA_CHOICES
@@ -243,3 +245,17 @@ def test_autoscaler_role_only_when_the_node_count_may_change():
     fixed_run, fixed = build(env_plan(99.9, "prod"), node_min=2, node_desired=2, node_max=2)
     assert fixed.autoscaling is None
     assert not [r for r in fixed_run.of_type("aws:iam/role:Role") if r.name == "pay-cluster-autoscaler"]
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "canary", "blue-green"])
+def test_the_service_peak_fits_in_node_max(strategy):
+    for sla in SLA_CHOICES:
+        plan = env_plan(sla, "prod")
+        rollout = dataclasses.replace(plan.rollout, strategy=strategy)
+        check_node_capacity(plan.cluster, plan.workload, rollout)  # every generated plan fits
+    plan = env_plan(99.99, "prod")
+    blue_green = dataclasses.replace(plan.rollout, strategy="blue-green")
+    assert peak_service_pods(plan.workload, blue_green) == 2 * plan.workload.replicas_max
+    small = dataclasses.replace(plan.cluster, node_max=plan.workload.replicas_max // 4)
+    with pytest.raises(ComponentArgsError, match=r"cluster\.node_max: .* raise node_max or choose larger nodes"):
+        check_node_capacity(small, plan.workload, blue_green)
