@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from conftest import PROJECT, run_stack
-
 from components.identity import deploy_role_name, preview_role_name
+from conftest import PROJECT, run_stack
 
 
 def _one(run, type_):
