@@ -174,6 +174,10 @@ class ClusterAccess:
         require(
             bool(self.deploy_role) and bool(self.preview_role), "access: deploy and preview role names are required"
         )
+        require(
+            isinstance(self.admins, (list, tuple)),
+            f"cluster_admins must be a list of IAM role or user ARNs; got {self.admins!r}",
+        )
         for arn in self.admins:
             require(
                 isinstance(arn, str) and bool(_PRINCIPAL.match(arn)),
@@ -184,7 +188,8 @@ class ClusterAccess:
                 arn.split(":", 5)[5] not in (f"role/{self.deploy_role}", f"role/{self.preview_role}"),
                 f"cluster_admins: {arn} is a pipeline role; it already has its access entry",
             )
-        require(len(set(self.admins)) == len(self.admins), "cluster_admins: an ARN appears twice")
+        keys = [key for key, *_ in self.entries()]
+        require(len(set(keys)) == len(keys), "cluster_admins: two principals share a name; list each person once")
 
     def entries(self) -> list[tuple[str, str | None, str, str]]:
         """(key, role name, ARN (for people), access policy) of every access entry."""

@@ -204,7 +204,8 @@ def test_every_principal_has_its_own_access_entry_and_the_creator_none():
         (("alice",), r"cluster_admins: 'alice' is not an IAM role or user ARN"),
         (("arn:aws:iam::123456789012:group/ops",), r"cluster_admins: .* is not an IAM role or user ARN"),
         (("arn:aws:iam::123456789012:role/pay-prod-deploy",), r"is a pipeline role; it already has its access entry"),
-        (("arn:aws:iam::123456789012:user/a", "arn:aws:iam::123456789012:user/a"), r"an ARN appears twice"),
+        (("arn:aws:iam::123456789012:user/a", "arn:aws:iam::123456789012:user/a"), r"two principals share a name"),
+        ("arn:aws:iam::123456789012:user/a", r"cluster_admins must be a list of IAM role or user ARNs"),
     ],
 )
 def test_bad_cluster_admins_name_the_setting(admins, message):

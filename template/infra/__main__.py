@@ -75,13 +75,14 @@ if platform == "aws-eks":
     from components.identity import deploy_role_name, preview_role_name
     from components.kubernetes_cluster import ClusterAccess
 
-    network = build_network()
     # The pipelines' roles (created by bootstrap/) and the people in `<service>:cluster_admins`.
     access = ClusterAccess(
         deploy_role=deploy_role_name(service, plan.name),
         preview_role=preview_role_name(service, plan.name),
         admins=config.get_object("cluster_admins") or [],
     )
+    access.validate()  # a bad ARN fails here, before any resource exists
+    network = build_network()
     cluster = KubernetesCluster(
         name,
         KubernetesClusterArgs(
