@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 
 from ._base import require
-from .kubernetes_cluster import KubernetesClusterArgs
+from .kubernetes_cluster import KubernetesClusterArgs, check_node_capacity
 from .network import NetworkArgs
 from .postgres_database import RESTORE_CONFIG_KEY, DatabaseRestore, PostgresDatabaseArgs
 from .reliability.plan import EnvironmentPlan, replica_network
@@ -39,6 +39,7 @@ def preflight(plan: EnvironmentPlan, region: str, database_restore: DatabaseRest
             private_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
         ).validate()
+        check_node_capacity(plan.cluster, plan.workload, plan.rollout)
     if plan.database is not None:
         PostgresDatabaseArgs(
             name=_PLACEHOLDER,

@@ -118,6 +118,16 @@ function = None
 
 # ---- Platform ---------------------------------------------------------------------------------
 if platform == "aws-eks":
+    from components.identity import deploy_role_name, preview_role_name
+    from components.kubernetes_cluster import ClusterAccess
+
+    # The pipelines' roles (created by bootstrap/) and the people in `<service>:cluster_admins`.
+    access = ClusterAccess(
+        deploy_role=deploy_role_name(service, plan.name),
+        preview_role=preview_role_name(service, plan.name),
+        admins=config.get_object("cluster_admins") or [],
+    )
+    access.validate()  # a bad ARN fails here, before any resource exists
     network = build_network()
     cluster = KubernetesCluster(
         name,
@@ -128,6 +138,7 @@ if platform == "aws-eks":
             vpc_id=network.vpc.id,
             private_subnet_ids=network.subnet_ids["private"],
             log_retention_days=plan.log_retention_days,
+            access=access,
             tags=tags,
         ),
     )
@@ -223,11 +234,14 @@ if cluster:
             strategy=plan.rollout.strategy,
             values_dir=REPO / "deploy",
             load_balancer_role_arn=load_balancer_role.arn,
+            volume_key_arn=cluster.volume_key.arn,
+            autoscaling=cluster.autoscaling,
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
     # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
+    # After the add-ons: its volume claims name no class and wait for the default StorageClass.
     from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 
     monitoring = MonitoringStack(
@@ -238,7 +252,7 @@ if cluster:
             monitoring_dir=REPO / "monitoring",
             oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
         ),
-        opts=pulumi.ResourceOptions(provider=kube),
+        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
     )
     workload = KubernetesService(
         name,

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from components.identity import deploy_role_name, preview_role_name
+from conftest import PROJECT, run_stack
 
 
 def _one(run, type_):
@@ -39,6 +41,24 @@ def test_cluster_is_private_encrypted_and_sized_by_the_plan(run, plan):
     assert all(a.inputs.get("addonVersion") for a in run.of_type("aws:eks/addon:Addon"))
     kubeconfig = json.loads(run.output("kubeconfig"))
     assert kubeconfig["users"][0]["user"]["exec"]["command"] == "aws"
+
+
+def test_cluster_access_is_the_pipelines_roles_and_the_configured_admins(stack, plan):
+    if plan.cluster is None:
+        pytest.skip("not an EKS stack")
+    admin = "arn:aws:iam::123456789012:role/oncall"
+    run = run_stack(stack, **{f"{PROJECT}:cluster_admins": [admin]})
+    cluster = _one(run, "aws:eks/cluster:Cluster")
+    assert cluster.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    policies = {
+        a.inputs["principalArn"].rsplit("/", 1)[-1]: a.inputs["policyArn"].rsplit("/", 1)[-1]
+        for a in run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    assert policies == {
+        deploy_role_name(PROJECT, stack): "AmazonEKSClusterAdminPolicy",
+        preview_role_name(PROJECT, stack): "AmazonEKSAdminViewPolicy",
+        "oncall": "AmazonEKSClusterAdminPolicy",
+    }
 
 
 def test_database_follows_the_plan(run, plan):
