@@ -333,7 +333,11 @@ class KubernetesCluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=plan.deletion_protection,
             tags=merge_tags(tags, Name=args.name),
-            opts=child(self, depends_on=[log_group]),
+            # EKS fixes the creator's entry at creation: changing it would replace a running cluster,
+            # so a cluster created before explicit entries keeps its own (CHANGELOG says how to adopt it).
+            opts=child(
+                self, depends_on=[log_group], ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]
+            ),
         )
         self.cluster_name = self.cluster.name
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
