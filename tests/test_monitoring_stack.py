@@ -46,7 +46,7 @@ def build(level: str, env: str = "prod", credential: str | None = "pd-routing-ke
         service="example-service",
         plan=env_plan(root, env),
         monitoring_dir=root / "monitoring",
-        oncall_credential=credential,
+        oncall_credentials={"oncall_credential": credential},
     )
 
     def program():
