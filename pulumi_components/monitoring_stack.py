@@ -29,7 +29,7 @@ import yaml
 from ._base import child, require, type_token
 from .charts import CHARTS
 from .platform_addons import helm_release
-from .reliability.alertmanager import SECRETS_DIR, config_key
+from .reliability.alertmanager import HEARTBEAT_CONFIG, SECRETS_DIR, config_key
 from .reliability.plan import EnvironmentPlan
 
 PROBE_CHART = "prometheus-blackbox-exporter"
@@ -80,6 +80,8 @@ class MonitoringStackArgs:
     def missing_credentials(self, alertmanager: dict[str, Any]) -> list[str]:
         """The Pulumi config keys the Alertmanager config needs and the stack does not set."""
         needed = {config_key(key) for keys in oncall_secret_keys(alertmanager).values() for key in keys}
+        if not self.plan.monitoring.pages:  # its Watchdog notifies no one
+            needed.discard(HEARTBEAT_CONFIG)
         return sorted(k for k in needed if self.oncall_credentials.get(k) is None)
 
     @property

@@ -22,6 +22,7 @@ from monitoring_repos import repo, run, tool
 from pulumi_components.reliability.alertmanager import (
     HEARTBEAT_EXPIRY,
     HEARTBEAT_REPEAT,
+    credentials,
     heartbeat_ping_seconds,
     without_url_files,
 )
@@ -286,3 +287,17 @@ def test_watchdog_from_production_pings_the_opsgenie_heartbeat_with_the_key_file
     assert path == "/v2/heartbeats/example-service-prod-watchdog/ping"
     assert authorization == "GenieKey og-test-key"
     assert [a["labels"]["environment"] for a in body["alerts"]] == ["prod"], "staging's Watchdog pings nothing"
+
+
+@pytest.mark.parametrize("oncall", ONCALL)
+def test_the_oncall_guide_says_how_to_set_up_every_credential_and_the_heartbeat(oncall):
+    guide = (repo(platform="aws-eks", monitoring_level="basic", oncall=oncall) / "docs" / "oncall.md").read_text()
+    for credential in credentials(oncall):
+        assert f"pulumi config set --secret --stack prod {credential.config}\n" in guide
+    assert "`example-service-prod-watchdog`" in guide and "must page after 10 minutes without a ping" in guide
+    if oncall == "opsgenie":
+        assert '"name": "example-service-prod-watchdog", "interval": 10, "intervalUnit": "minutes"' in guide
+    else:
+        assert "Its check-in URL is the secret `oncall_heartbeat_url`" in guide
+    lambda_guide = (repo(platform="aws-lambda", oncall=oncall) / "docs" / "oncall.md").read_text()
+    assert "heartbeat" not in lambda_guide, "aws-lambda has no Alertmanager"

@@ -180,11 +180,16 @@ def test_each_credential_file_gets_its_own_config_value():
 def test_a_missing_credential_is_left_out_and_named():
     data = _oncall_secret(build("basic", credentials={"oncall_credential": "pd-page-key"}))
     assert data == {"pagerduty-routing-key": "pd-page-key"}
-    args = MonitoringStackArgs(
-        service="example-service",
-        plan=env_plan(repo(platform="aws-eks", monitoring_level="basic"), "prod"),
-        monitoring_dir=repo(platform="aws-eks", monitoring_level="basic") / "monitoring",
-        oncall_credentials={"oncall_credential": "pd-page-key"},
-    )
-    config = yaml.safe_load((args.monitoring_dir / "alertmanager" / "alertmanager.yml").read_text())
-    assert args.missing_credentials(config) == ["oncall_heartbeat_url", "oncall_ticket_credential"]
+    root = repo(platform="aws-eks", monitoring_level="basic")
+    config = yaml.safe_load((root / "monitoring" / "alertmanager" / "alertmanager.yml").read_text())
+
+    def missing(env: str) -> list[str]:
+        return MonitoringStackArgs(
+            service="example-service",
+            plan=env_plan(root, env),
+            monitoring_dir=root / "monitoring",
+            oncall_credentials={"oncall_credential": "pd-page-key"},
+        ).missing_credentials(config)
+
+    assert missing("prod") == ["oncall_heartbeat_url", "oncall_ticket_credential"]
+    assert missing("dev") == ["oncall_ticket_credential"], "dev pages no one, so it pings no heartbeat"

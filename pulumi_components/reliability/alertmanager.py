@@ -45,6 +45,7 @@ class Credential:
     what: str
 
 
+HEARTBEAT_CONFIG = "oncall_heartbeat_url"  # only environments that page ping a heartbeat
 CREDENTIALS: dict[str, dict[str, Credential]] = {
     "pagerduty": {
         PAGE: Credential(
@@ -55,7 +56,7 @@ CREDENTIALS: dict[str, dict[str, Credential]] = {
             "oncall_ticket_credential",
             "Events API v2 integration key of a second service whose urgency is low",
         ),
-        HEARTBEAT: Credential("heartbeat-url", "oncall_heartbeat_url", "check-in URL of the heartbeat service"),
+        HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
     "opsgenie": {
         PAGE: Credential("opsgenie-api-key", "oncall_credential", "API key of the team's API integration"),
@@ -65,11 +66,11 @@ CREDENTIALS: dict[str, dict[str, Credential]] = {
         TICKET: Credential(
             "slack-ticket-webhook-url", "oncall_ticket_credential", "incoming webhook of the alerts channel"
         ),
-        HEARTBEAT: Credential("heartbeat-url", "oncall_heartbeat_url", "check-in URL of the heartbeat service"),
+        HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
     "email": {
         PAGE: Credential("smtp-password", "oncall_credential", "SMTP password of the Amazon SES SMTP user"),
-        HEARTBEAT: Credential("heartbeat-url", "oncall_heartbeat_url", "check-in URL of the heartbeat service"),
+        HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
 }
 
