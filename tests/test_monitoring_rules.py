@@ -128,7 +128,7 @@ def scenario(directory: Path, ratio: float, minutes: int, checks: list[tuple[int
 
 
 def test_two_percent_errors_for_an_hour_pages_at_sla_999(tmp_path):
-    # The 1h window crosses 0.0144 after 0.0144 / 0.02 x 60 = 43.2 min; then the 30s `for`.
+    # The 1h window crosses 0.0144 after 0.0144 / 0.02 x 60 = 43.2 min; the page has no `for`.
     directory = shutil.copytree(prometheus_dir("basic"), tmp_path / "prometheus")
     code, output = scenario(directory, 0.02, 60, [(40, False), (46, True), (60, True)])
     assert code == 0, output[-3000:]
