@@ -223,12 +223,12 @@ def alertmanager_config(plan: ServicePlan) -> dict[str, Any]:
         {
             "source_matchers": ['severity="critical"', 'slo=~".+"'],
             "target_matchers": ['severity=~"warning|info"'],
-            "equal": ["service", "slo"],
+            "equal": ["environment", "service", "slo"],
         },
         {
             "source_matchers": ['severity="warning"', 'slo=~".+"'],
             "target_matchers": ['severity="info"'],
-            "equal": ["service", "slo"],
+            "equal": ["environment", "service", "slo"],
         },
     ]
     config["receivers"] = [
