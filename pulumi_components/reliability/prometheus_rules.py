@@ -36,7 +36,8 @@ ERROR_CODES = "5.."
 ZERO_TRAFFIC_FLOOR = 1e-12
 # Per-second event rates over 5 minutes, recorded each evaluation; the 30-day ratio sums them.
 EVENTS, BAD_EVENTS = "slo:sli_events:rate5m", "slo:sli_bad_events:rate5m"
-# sloth_slo_info's descriptive labels: the Sloth spec these SLOs correspond to, and who wrote the rules.
+# sloth_slo_info's descriptive labels: the Sloth spec these SLOs correspond to; the generator (these
+# rules are not Sloth's output, so the mode is none of Sloth's); the Sloth release whose rules they follow.
 SLOTH_SPEC, SLOTH_MODE, SLOTH_VERSION = "prometheus/v1", "groundwork", "v0.16.0"
 
 
