@@ -155,6 +155,7 @@ class GroundworkExtension(Extension):
             loki_rules=_of_plan("prometheus_rules", "loki_rule_file"),
             promtool_tests=_of_plan("promtool_tests", "test_files"),
             alertmanager_config=_of_plan("alertmanager", "alertmanager_config"),
+            oncall_routing=_of_plan("alertmanager", "oncall_routing"),
             grafana_dashboards=_of_plan("dashboards", "dashboards"),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,

@@ -243,6 +243,7 @@ if cluster:
     # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
     # After the add-ons: its volume claims name no class and wait for the default StorageClass.
     from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+    from components.reliability.alertmanager import CONFIG_KEYS as ONCALL_CONFIG_KEYS
 
     monitoring = MonitoringStack(
         name,
@@ -250,7 +251,8 @@ if cluster:
             service=service,
             plan=plan,
             monitoring_dir=REPO / "monitoring",
-            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+            # `pulumi config set --secret oncall_credential ...`; docs/oncall.md lists each key
+            oncall_credentials={key: config.get_secret(key) for key in ONCALL_CONFIG_KEYS},
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
     )
