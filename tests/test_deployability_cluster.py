@@ -26,7 +26,7 @@ from pulumi_components.deployability.cluster import (
     missing_grants,
     unclassed_claims,
 )
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 STORAGE = "volume-claims-have-a-default-storage-class"
 KEY = "storage-class-key-usable-by-ebs-csi"
@@ -47,7 +47,7 @@ def eks(tmp_path_factory):
         database="none",
         service_slug="svc",
     )
-    config = stack_config(repo / "Pulumi.prod.yaml")
+    config = stack_config(repo / "Pulumi.prod.yaml") | {"svc:image": RELEASE_IMAGE}
     run = run_program(repo / "infra", project="svc", stack="prod", config=config)
     return repo, stack_view("svc", "prod", run, config)
 
