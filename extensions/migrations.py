@@ -66,9 +66,10 @@ class Migration:
 
 # Newest last. Released versions and what they changed are listed in CHANGELOG.md.
 MIGRATIONS: tuple[Migration, ...] = (
-    # The probes and request handling (and, before them, the game-day fault hook) moved out of the
-    # team's app/service/core.py into routing.py and server.py: repos generated before 1.0.0 drop
-    # the template's copy from their core.py, so nothing runs twice, and keep their own code.
+    # The probes, the request handling and (in earlier commits already) the game-day fault hook moved
+    # out of the team's app/service/core.py into routing.py, response.py and server.py: repos
+    # generated before 1.0.0 drop the template's copy from their core.py, so nothing runs twice,
+    # and keep their own code.
     Migration("1.0.0", merged_team_files=("app/service/core.py",)),
 )
 
