@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,9 +85,9 @@ def test_latency_buckets_contain_the_target_exactly():
         ({"service_slug": "Payments"}, "DNS-1123"),
         ({"service_slug": "a" * 41}, "at most 40"),
         ({"aws_region": "mars-north-1"}, "AWS region code"),
-        ({"sla": 100}, "between 90.0 and 99.999"),
-        ({"sla": 42}, "between 90.0 and 99.999"),
-        ({"sla": 93.0}, "could never fire; choose at least 93.056"),
+        ({"sla": 100}, "between 93.056 and 99.999"),
+        ({"sla": 42}, "between 93.056 and 99.999"),
+        ({"sla": 93.0}, "between 93.056 and 99.999 .*14.4x burn-rate page could never fire"),
         ({"environments": ("dev", "staging")}, "must include prod"),
         ({"platform": "gcp"}, "platform must be one of aws-eks, aws-lambda"),
         ({"latency_slo_ms": 0}, "latency_slo_ms must be a whole number from 10"),
@@ -99,6 +101,20 @@ def test_latency_buckets_contain_the_target_exactly():
 def test_bad_answers_say_what_is_accepted(overrides, message):
     with pytest.raises(AnswerError, match=message):
         answers(**overrides)
+
+
+def test_one_lowest_sla_for_the_check_its_message_and_the_help():
+    """The range check's lower bound is where the fast page can still fire, and every text names it."""
+    from pulumi_components.reliability.answers import SLA_MIN, sla_error
+    from pulumi_components.reliability.slo import PAGE_FAST_BURN_RATE
+
+    assert PAGE_FAST_BURN_RATE * (1 - SLA_MIN / 100) <= 1 < PAGE_FAST_BURN_RATE * (1 - (SLA_MIN - 0.001) / 100)
+    assert sla_error(SLA_MIN) == ""
+    assert f"between {SLA_MIN} and" in sla_error(SLA_MIN - 0.001)
+    root = Path(__file__).resolve().parents[1]
+    help_text = yaml.safe_load((root / "copier.yml").read_text())["sla"]["help"]
+    assert f"from {SLA_MIN} to" in help_text
+    assert f"from {SLA_MIN} to" in (root / "README.md").read_text()
 
 
 def test_from_mapping_orders_environments_and_ignores_copier_internals():
