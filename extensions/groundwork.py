@@ -149,6 +149,7 @@ class GroundworkExtension(Extension):
             email_error=answers.email_error,
             latency_error=answers.latency_error,
             dr_region_error=answers.dr_region_error,
+            domain_error=answers.domain_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
         )
