@@ -10,17 +10,22 @@ their modules.
 
 from ._base import ComponentArgsError
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
+from .edge_protection import EdgeProtection, EdgeProtectionArgs
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
 from .network import Network, NetworkArgs
 from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from .preflight import preflight
-from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs
+from .serverless_function import ApiDomain, ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
 __all__ = [
+    "ApiDomain",
     "ComponentArgsError",
     "ContainerRegistry",
     "ContainerRegistryArgs",
+    "EdgeProtection",
+    "EdgeProtectionArgs",
     "KubernetesCluster",
     "KubernetesClusterArgs",
     "LambdaDeployment",
@@ -29,6 +34,8 @@ __all__ = [
     "NetworkArgs",
     "PostgresDatabase",
     "PostgresDatabaseArgs",
+    "PublicEndpoint",
+    "PublicEndpointArgs",
     "ServerlessFunction",
     "ServerlessFunctionArgs",
     "VpcPlacement",

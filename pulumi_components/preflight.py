@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import pulumi
 
+from ._base import require
+from .edge_protection import EdgeProtectionArgs
 from .kubernetes_cluster import KubernetesClusterArgs
 from .network import NetworkArgs
 from .postgres_database import PostgresDatabaseArgs
+from .public_endpoint import PublicEndpointArgs
 from .reliability.plan import EnvironmentPlan, replica_network
 from .serverless_function import ServerlessFunctionArgs, VpcPlacement
 
@@ -21,6 +24,11 @@ _PLACEHOLDER = "preflight"
 
 def preflight(plan: EnvironmentPlan, region: str) -> None:
     """Raise ComponentArgsError for the first setting no component can build."""
+    require(
+        plan.edge is not None,
+        "plan.edge is missing: the stack names no hostname (run `copier update` to answer the domain question)",
+    )
+    PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone).validate()
     needs_network = plan.cluster is not None or plan.database is not None
     if needs_network:
         NetworkArgs(name=_PLACEHOLDER, region=region, plan=plan.network).validate()
@@ -33,6 +41,13 @@ def preflight(plan: EnvironmentPlan, region: str) -> None:
             vpc_id=_PLACEHOLDER,
             private_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
+        ).validate()
+        EdgeProtectionArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=_PLACEHOLDER,
         ).validate()
     if plan.database is not None:
         PostgresDatabaseArgs(

@@ -6,15 +6,20 @@ there (or the answers, with `copier update`), not in this file.
 
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
                 + ContainerRegistry + PlatformAddons + KubernetesService (the workload)
+                + EdgeProtection (WAF, access logs) behind PublicEndpoint (certificate, DNS)
     aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
+                behind PublicEndpoint (certificate, DNS)
 """
 
 from pathlib import Path
 
 import pulumi
 from components import (
+    ApiDomain,
     ContainerRegistry,
     ContainerRegistryArgs,
+    EdgeProtection,
+    EdgeProtectionArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
     LambdaDeployment,
@@ -23,6 +28,8 @@ from components import (
     NetworkArgs,
     PostgresDatabase,
     PostgresDatabaseArgs,
+    PublicEndpoint,
+    PublicEndpointArgs,
     ServerlessFunction,
     ServerlessFunctionArgs,
     VpcPlacement,
@@ -41,6 +48,10 @@ plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
 preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
+
+# The public name (plan.edge.hostname in the team's zone) and its issued certificate; the
+# platform below serves it and `endpoint.alias*` points the name at what serves it.
+endpoint = PublicEndpoint(name, PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone, tags=tags))
 
 
 def build_network() -> Network:
@@ -119,16 +130,18 @@ elif platform == "aws-lambda":
             environment=environment,
             vpc=vpc,
             secret_arns=[database.secret_arn] if database else [],
+            domain=ApiDomain(hostname=plan.edge.hostname, certificate_arn=endpoint.certificate_arn),
             tags=tags,
         ),
     )
+    target = function.api_domain.domain_name_configuration
+    endpoint.alias(target.target_domain_name, target.hosted_zone_id)
     if database:
         database.admit("function", function.security_group.id)
     pulumi.export("function_name", function.function.name)
     pulumi.export("alias_name", function.alias.name)
     pulumi.export("function_version", function.function.version)
-    pulumi.export("api_url", function.api_url)
-    pulumi.export("base_url", function.api_url)
+    pulumi.export("base_url", endpoint.url)
     pulumi.export("dead_letter_queue_url", function.dead_letter_queue.url)
 
 else:
@@ -152,7 +165,12 @@ if database:
 kube = None  # the cluster's Kubernetes provider, for everything installed into it
 if cluster:
     import pulumi_kubernetes as k8s
-    from components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
+    from components.kubernetes_service import (
+        DatabaseConnection,
+        KubernetesService,
+        KubernetesServiceArgs,
+        PublicIngress,
+    )
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
 
     registry = ContainerRegistry(name, ContainerRegistryArgs(name=name, tags=tags))
@@ -196,6 +214,18 @@ if cluster:
     image = config.get("image") or pulumi.StackReference(
         f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     ).get_output("image")
+    # The WAF web ACL and access-log bucket the Ingress annotations name (the controller builds the ALB).
+    protection = EdgeProtection(
+        name,
+        EdgeProtectionArgs(
+            name=name,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=service,
+            tags=tags,
+        ),
+    )
     workload = KubernetesService(
         name,
         KubernetesServiceArgs(
@@ -206,6 +236,13 @@ if cluster:
             oidc_provider_arn=cluster.oidc_provider.arn,
             oidc_issuer=cluster.oidc_issuer,
             ingress_cidrs=[plan.network.cidr],
+            edge=PublicIngress(
+                hostname=plan.edge.hostname,
+                certificate_arn=endpoint.certificate_arn,
+                web_acl_arn=protection.web_acl_arn,
+                access_log_bucket=protection.access_log_bucket_name,
+                access_log_prefix=protection.access_log_prefix,
+            ),
             database=DatabaseConnection(
                 host=database.address,
                 secret_arn=database.secret_arn,
@@ -218,10 +255,11 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
-    monitoring.probe(workload.url)  # synthetic probes of the public endpoint (comprehensive)
+    endpoint.alias_load_balancer(workload.load_balancer_hostname)
+    monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
-    pulumi.export("base_url", workload.url)
+    pulumi.export("base_url", endpoint.url)
 
 if function:
     # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.
