@@ -126,4 +126,7 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 
 
 # The rule modules register themselves on import; each covers one area.
-from . import rules_common  # noqa: E402,F401
+from . import (  # noqa: E402
+    edge,  # noqa: F401
+    rules_common,  # noqa: F401
+)
