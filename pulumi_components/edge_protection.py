@@ -12,6 +12,7 @@ SSE-S3, the only server-side encryption ALB access logs support.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ MANAGED_RULE_GROUPS = (
 )
 COUNT_ONLY_GROUP = "AWSManagedRulesCommonRuleSet"  # where the plan's waf_count_only rules live
 RATE_WINDOWS_SECONDS = (60, 120, 300, 600)
+_RULE_NAME = re.compile(r"^[\w-]{1,128}$")  # what WAF accepts as a rule name
 # ALB access logs reach a bucket only encrypted with SSE-S3 (Elastic Load Balancing user guide,
 # "Enable access logs for your Application Load Balancer").
 ACCESS_LOG_ENCRYPTION = "AES256"
@@ -110,6 +112,12 @@ class EdgeProtectionArgs:
         window = self.edge.waf_rate_window_seconds
         windows = RATE_WINDOWS_SECONDS
         require(window in windows, f"edge.waf_rate_window_seconds must be one of {windows}; got {window}")
+        for rule in self.edge.waf_count_only:
+            require(
+                bool(_RULE_NAME.match(rule)),
+                f"edge.waf_count_only must name rules of {COUNT_ONLY_GROUP} such as SizeRestrictions_BODY "
+                f"(letters, digits, '_' and '-'); got {rule!r}",
+            )
         require(
             self.log_retention_days in LOG_RETENTION_DAYS,
             f"log_retention_days must be one of {LOG_RETENTION_DAYS}; got {self.log_retention_days}",

@@ -175,6 +175,10 @@ def test_log_delivery_principals_match_the_upstream_table_in_every_region_the_mo
     [
         ({"waf_rate_limit": 0}, "edge.waf_rate_limit must be 10 to 2000000000"),
         ({"waf_rate_window_seconds": 90}, "edge.waf_rate_window_seconds must be one of"),
+        (
+            {"waf_count_only": ("SizeRestrictions BODY",)},
+            "edge.waf_count_only must name rules of AWSManagedRulesCommonRuleSet",
+        ),
     ],
 )
 def test_a_web_acl_the_plan_cannot_size_is_refused(change, message):
