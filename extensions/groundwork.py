@@ -166,6 +166,7 @@ class GroundworkExtension(Extension):
             github_repository=answers.github_repository,
             latency_error=answers.latency_error,
             dr_region_error=answers.dr_region_error,
+            domain_error=answers.domain_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
             image_repository_name=identity.image_repository_name,

@@ -48,6 +48,9 @@ ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 ROLLOUT_HASH_METRIC_LABEL = ROLLOUT_HASH_LABEL.replace("-", "_")
 STRATEGIES = ("rolling", "canary", "blue-green")
 DATABASE_ANNOTATION = "groundwork.dev/database"
+# The listener's TLS policy: TLS 1.3 and 1.2 with forward-secret ciphers only and hybrid
+# post-quantum key exchange; AWS's recommended policy for new HTTPS listeners.
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 
 
 @dataclass
@@ -66,6 +69,19 @@ class DatabaseConnection:
 
 
 @dataclass
+class PublicIngress:
+    """How the internet reaches the service through the ALB the controller creates: the name it
+    serves, its issued certificate, the web ACL in front and where the ALB writes its access logs
+    (see PublicEndpoint and EdgeProtection)."""
+
+    hostname: str
+    certificate_arn: pulumi.Input[str]
+    web_acl_arn: pulumi.Input[str]
+    access_log_bucket: pulumi.Input[str]
+    access_log_prefix: str
+
+
+@dataclass
 class KubernetesServiceArgs:
     name: str  # the service slug: Kubernetes names, labels and the namespace
     image: pulumi.Input[str]  # pinned by digest: repository@sha256:...
@@ -74,12 +90,12 @@ class KubernetesServiceArgs:
     oidc_provider_arn: pulumi.Input[str]  # the cluster's IAM OIDC provider (IRSA)
     oidc_issuer: pulumi.Input[str]  # its issuer URL, with or without https://
     ingress_cidrs: Sequence[str]  # where the ALB's targets are reached from: the VPC
+    edge: PublicIngress  # HTTPS only, behind a web ACL, access-logged
     config: Mapping[str, str] = field(default_factory=dict)  # ConfigMap -> environment
     secret_arns: Sequence[pulumi.Input[str]] = ()  # Secrets Manager secrets -> environment
     # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
     secret_key_arns: Sequence[pulumi.Input[str]] = ()
     database: DatabaseConnection | None = None
-    certificate_arn: str = ""  # ACM certificate: serve HTTPS and redirect HTTP to it
     prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
     monitoring_namespace: str = "monitoring"
     service_monitor_labels: Mapping[str, str] = field(default_factory=lambda: {"release": "kube-prometheus-stack"})
@@ -120,6 +136,7 @@ class KubernetesServiceArgs:
             not self.secret_key_arns or bool(self.secret_arns),
             "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
         )
+        require(bool(self.edge.hostname), "edge.hostname: name the host the Ingress serves")
 
 
 class KubernetesService(pulumi.ComponentResource):
@@ -173,8 +190,9 @@ class KubernetesService(pulumi.ComponentResource):
         self._autoscaling()
         self._network_policies()
         self._service_monitor()
-        self.hostname = self.ingress.status.apply(_ingress_hostname)
-        self.url = pulumi.Output.concat("https://" if args.certificate_arn else "http://", self.hostname)
+        # The ALB's own DNS name, which the hostname's record aliases; clients use `url`.
+        self.load_balancer_hostname = self.ingress.status.apply(_ingress_hostname)
+        self.url = f"https://{args.edge.hostname}"
         self.register_outputs(
             {
                 "namespace": args.name,
@@ -343,22 +361,29 @@ class KubernetesService(pulumi.ComponentResource):
         return services
 
     def _ingress(self) -> k8s.networking.v1.Ingress:
-        """An internet-facing ALB sending to pod IPs. For canary the backend is the root
-        Service with the `use-annotation` port: Argo Rollouts writes the weighted action."""
-        args = self._args
+        """An internet-facing ALB sending to pod IPs, serving the hostname over HTTPS only
+        (port 80 answers with a redirect to 443), behind the web ACL, writing access logs.
+        For canary the backend is the root Service with the `use-annotation` port: Argo
+        Rollouts writes the weighted action."""
+        args, edge = self._args, self._args.edge
         annotations = {
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/healthcheck-path": PROBE_PATHS["readiness"],
             "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in args.tags.items()),
+            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": HTTPS_PORT}]),
+            "alb.ingress.kubernetes.io/certificate-arn": edge.certificate_arn,
+            "alb.ingress.kubernetes.io/ssl-redirect": str(HTTPS_PORT),
+            "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
+            "alb.ingress.kubernetes.io/wafv2-acl-arn": edge.web_acl_arn,
+            "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.Output.concat(
+                "access_logs.s3.enabled=true,access_logs.s3.bucket=",
+                edge.access_log_bucket,
+                f",access_logs.s3.prefix={edge.access_log_prefix}",
+                # Requests with header names a proxy could read differently never reach the pods.
+                ",routing.http.drop_invalid_header_fields.enabled=true",
+            ),
         }
-        if args.certificate_arn:
-            annotations |= {
-                "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
-                "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
-                "alb.ingress.kubernetes.io/ssl-redirect": "443",
-                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-            }
         port = {"name": "use-annotation"} if self.strategy == "canary" else {"number": SERVICE_PORT}
         return k8s.networking.v1.Ingress(
             f"{self._name}-ingress",
@@ -367,6 +392,7 @@ class KubernetesService(pulumi.ComponentResource):
                 "ingressClassName": "alb",
                 "rules": [
                     {
+                        "host": edge.hostname,
                         "http": {
                             "paths": [
                                 {
@@ -375,7 +401,7 @@ class KubernetesService(pulumi.ComponentResource):
                                     "backend": {"service": {"name": args.name, "port": port}},
                                 }
                             ]
-                        }
+                        },
                     }
                 ],
             },

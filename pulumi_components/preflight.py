@@ -11,9 +11,11 @@ from __future__ import annotations
 import pulumi
 
 from ._base import require
+from .edge_protection import EdgeProtectionArgs
 from .kubernetes_cluster import KubernetesClusterArgs, check_node_capacity
 from .network import NetworkArgs
 from .postgres_database import RESTORE_CONFIG_KEY, DatabaseRestore, PostgresDatabaseArgs
+from .public_endpoint import PublicEndpointArgs
 from .reliability.plan import EnvironmentPlan, replica_network
 from .serverless_function import ServerlessFunctionArgs, VpcPlacement
 
@@ -26,6 +28,11 @@ def preflight(plan: EnvironmentPlan, region: str, database_restore: DatabaseRest
         database_restore is None or plan.database is not None,
         f"{RESTORE_CONFIG_KEY} is set but this service has no database to restore (database: none)",
     )
+    require(
+        plan.edge is not None,
+        "plan.edge is missing: the stack names no hostname (run `copier update` to answer the domain question)",
+    )
+    PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone).validate()
     needs_network = plan.cluster is not None or plan.database is not None
     if needs_network:
         NetworkArgs(name=_PLACEHOLDER, region=region, plan=plan.network).validate()
@@ -40,6 +47,13 @@ def preflight(plan: EnvironmentPlan, region: str, database_restore: DatabaseRest
             log_retention_days=plan.log_retention_days,
         ).validate()
         check_node_capacity(plan.cluster, plan.workload, plan.rollout)
+        EdgeProtectionArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=_PLACEHOLDER,
+        ).validate()
     if plan.database is not None:
         PostgresDatabaseArgs(
             name=_PLACEHOLDER,

@@ -159,6 +159,42 @@ CASES: dict[str, tuple[str, dict, dict]] = {
     "rds-multi-az": (g.RDS, GOOD_DB, {**GOOD_DB, "multiAz": False}),
     "lambda-dead-letter": (g.LAMBDA, GOOD_LAMBDA, {**GOOD_LAMBDA, "deadLetterConfig": None}),
     "lambda-reserved-concurrency": (g.LAMBDA, GOOD_LAMBDA, {**GOOD_LAMBDA, "reservedConcurrentExecutions": -1}),
+    "s3-public-access-blocked": (
+        g.BUCKET_PUBLIC_ACCESS,
+        dict.fromkeys(g.PUBLIC_ACCESS_FLAGS, True),
+        {**dict.fromkeys(g.PUBLIC_ACCESS_FLAGS, True), "restrictPublicBuckets": False},
+    ),
+    "s3-encrypted": (
+        g.BUCKET_ENCRYPTION,
+        {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        {"rules": []},
+    ),
+    "s3-tls-only": (
+        g.BUCKET_POLICY,
+        {
+            "policy": policy(
+                {"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "s3:PutObject", "Resource": "arn:b/*"},
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": ["arn:b", "arn:b/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            )
+        },
+        {"policy": policy({"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "s3:PutObject"})},
+    ),
+    "acm-dns-validation": (
+        g.CERTIFICATE,
+        {"domainName": "pay.example.com", "validationMethod": "DNS"},
+        {"domainName": "pay.example.com", "validationMethod": "EMAIL"},
+    ),
+    "api-domain-tls": (
+        g.API_DOMAIN,
+        {"domainNameConfiguration": {"securityPolicy": "TLS_1_2"}},
+        {"domainNameConfiguration": {"securityPolicy": "TLS_1_0"}},
+    ),
 }
 
 
@@ -261,6 +297,19 @@ def test_the_standby_network_is_left_out():
 def test_every_vpc_needs_a_flow_log():
     resources = [r for r in network("pay-prod", 3, 3) if r.type != g.FLOW_LOG]
     assert "vpc-flow-logs" in stack_rules(resources)
+
+
+def test_every_bucket_needs_its_public_access_block_encryption_and_policy():
+    bucket = g.Resource(g.BUCKET, "logs", {"bucketPrefix": "pay-prod-alb-logs-"})
+    baseline = [
+        g.Resource(g.BUCKET_PUBLIC_ACCESS, "logs-private", {}),
+        g.Resource(g.BUCKET_ENCRYPTION, "logs-encryption", {}),
+        g.Resource(g.BUCKET_POLICY, "logs-policy", {}),
+    ]
+    assert "s3-bucket-baseline" not in stack_rules([bucket, *baseline])
+    for missing in baseline:
+        found = g.check_stack([bucket, *(r for r in baseline if r is not missing)], STRICT)
+        assert [v.rule for v in found] == ["s3-bucket-baseline"], missing.type
 
 
 def test_cross_region_replica_rule():

@@ -27,7 +27,7 @@ COMBINATIONS = [
 ]
 OUTPUTS = {
     "aws-eks": {"cluster_name", "kubeconfig", "oidc_provider_arn", "node_role_arn", "workload_security_group_id"},
-    "aws-lambda": {"function_name", "alias_name", "function_version", "api_url", "base_url"},
+    "aws-lambda": {"function_name", "alias_name", "function_version", "base_url"},
 }
 DATABASE_OUTPUTS = {
     "db_endpoint",

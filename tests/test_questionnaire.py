@@ -28,6 +28,9 @@ QUESTIONS = {
         ({"team": "Platform Team"}, "team must be lowercase letters"),
         ({"repository_url": "github.com/acme/pay"}, "repository_url must be a GitHub repository URL"),
         ({"sla": 99.99, "dr_region": "us-east-1"}, "dr_region must differ from aws_region"),
+        ({"domain": "Example.com."}, "domain must be the name of a Route 53 public hosted zone"),
+        ({"domain": "localhost"}, "domain must be the name of a Route 53 public hosted zone"),
+        ({"domain": "a-long-subdomain.of-a-long-company-name.example"}, "certificate name holds at most 64"),
     ],
 )
 def test_bad_answer_fails_with_its_message_and_writes_nothing(tmp_path: Path, answers, message):

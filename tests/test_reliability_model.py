@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,71 @@ def test_a_lambda_service_without_a_network_relaxes_nothing_network_shaped():
     plan = plan_service(answers(platform="aws-lambda", database="none", sla=99.99))
     for env in plan.environments.values():
         assert not {"single-nat-gateway", "fewer-availability-zones"} & set(env.relaxations)
+
+
+# --- the edge: hostnames and the web ACL's rate limit ----------------------------------------------
+
+
+def test_hostnames_are_derived_from_the_domain_per_environment():
+    plan = plan_service(answers(domain="acme.io"))
+    assert {env: p.edge.hostname for env, p in plan.environments.items()} == {
+        "dev": "payments.dev.acme.io",
+        "staging": "payments.staging.acme.io",
+        "prod": "payments.acme.io",
+    }
+    assert {p.edge.zone for p in plan.environments.values()} == {"acme.io"}
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ("example", "two or more dot-separated labels"),
+        ("Example.com", "lowercase letters"),
+        ("example.com.", "no trailing dot"),
+        ("-bad.example.com", "not starting or ending with '-'"),
+        ("x" * 50 + ".example.com", "at most 64"),
+    ],
+)
+def test_a_domain_that_cannot_hold_the_hostnames_is_rejected_with_what_is_accepted(domain, message):
+    with pytest.raises(AnswerError, match=re.escape(message)):
+        answers(domain=domain)
+
+
+def test_a_domain_is_judged_by_the_longest_hostname_of_the_chosen_environments():
+    # 60 characters for prod alone; staging's name would be 68.
+    domain = "d" * 51 + ".io"
+    answers(domain=domain, environments=("prod",))
+    with pytest.raises(AnswerError, match="payments.staging"):
+        answers(domain=domain, environments=("staging", "prod"))
+
+
+def test_the_waf_rate_limit_is_a_tenth_of_full_scale_capacity_per_client_over_the_window():
+    from pulumi_components.reliability.plan import POD_REQUESTS_PER_SECOND, WAF_RATE_WINDOW_SECONDS
+
+    for sla in (99.5, 99.9, 99.95, 99.99):
+        plan = plan_service(answers(sla=sla))
+        for env in plan.environments.values():
+            capacity = env.workload.replicas_max * POD_REQUESTS_PER_SECOND
+            assert env.edge.waf_rate_window_seconds == WAF_RATE_WINDOW_SECONDS == 300
+            assert env.edge.waf_rate_limit == capacity * WAF_RATE_WINDOW_SECONDS // 10
+        limits = [plan.environments[e].edge.waf_rate_limit for e in ("dev", "staging", "prod")]
+        assert limits == sorted(limits), "a bigger environment never gets a tighter per-client limit"
+    # Bronze production: 6 pods at 50 requests/s; one client may send 30/s, 9000 per 5 minutes.
+    assert plan_service(answers(sla=99.5)).prod.edge.waf_rate_limit == 9000
+
+
+def test_lambda_has_no_web_acl_to_size():
+    plan = plan_service(answers(platform="aws-lambda"))
+    assert {env.edge.waf_rate_limit for env in plan.environments.values()} == {0}
+    assert plan.prod.edge.hostname == "payments.example.com"
+
+
+def test_the_edge_round_trips_through_stack_config():
+    prod = plan_service(answers(domain="acme.io")).prod
+    data = to_config(prod)
+    assert data["edge"]["hostname"] == "payments.acme.io"
+    data["edge"]["hostname"] = "pay.acme.io"
+    assert from_config(data).edge.hostname == "pay.acme.io"
+    data["edge"]["waf_rate_limit"] = "many"
+    with pytest.raises(PlanConfigError, match=r"plan.edge.waf_rate_limit must be a whole number"):
+        from_config(data)

@@ -7,7 +7,9 @@ there (or the answers, with `copier update`), not in this file.
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
                 + PlatformAddons + KubernetesService (the workload, from the image registry
                 the bootstrap program created: bootstrap/)
+                + EdgeProtection (WAF, access logs) behind PublicEndpoint (certificate, DNS)
     aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
+                behind PublicEndpoint (certificate, DNS)
 """
 
 import re
@@ -16,7 +18,10 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 from components import (
+    ApiDomain,
     DatabaseRestore,
+    EdgeProtection,
+    EdgeProtectionArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
     LambdaDeployment,
@@ -25,6 +30,8 @@ from components import (
     NetworkArgs,
     PostgresDatabase,
     PostgresDatabaseArgs,
+    PublicEndpoint,
+    PublicEndpointArgs,
     ServerlessFunction,
     ServerlessFunctionArgs,
     VpcPlacement,
@@ -86,6 +93,10 @@ if platform == "aws-eks":
     # before `pulumi up` creates the workload that pulls it.
     image = release_image()
     registry = aws.ecr.get_repository(name=image_repository_name(service, plan.name))
+
+# The public name (plan.edge.hostname in the team's zone) and its issued certificate; the
+# platform below serves it and `endpoint.alias*` points the name at what serves it.
+endpoint = PublicEndpoint(name, PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone, tags=tags))
 
 
 def build_network() -> Network:
@@ -177,16 +188,18 @@ elif platform == "aws-lambda":
             vpc=vpc,
             secret_arns=[database.secret_arn] if database else [],
             secret_key_arns=[database.secret_key_arn] if database else [],
+            domain=ApiDomain(hostname=plan.edge.hostname, certificate_arn=endpoint.certificate_arn),
             tags=tags,
         ),
     )
+    target = function.api_domain.domain_name_configuration
+    endpoint.alias(target.target_domain_name, target.hosted_zone_id)
     if database:
         database.admit("function", function.security_group.id)
     pulumi.export("function_name", function.function.name)
     pulumi.export("alias_name", function.alias.name)
     pulumi.export("function_version", function.function.version)
-    pulumi.export("api_url", function.api_url)
-    pulumi.export("base_url", function.api_url)
+    pulumi.export("base_url", endpoint.url)
     pulumi.export("dead_letter_queue_url", function.dead_letter_queue.url)
 
 else:
@@ -213,7 +226,12 @@ if database:
 kube = None  # the cluster's Kubernetes provider, for everything installed into it
 if cluster:
     import pulumi_kubernetes as k8s
-    from components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
+    from components.kubernetes_service import (
+        DatabaseConnection,
+        KubernetesService,
+        KubernetesServiceArgs,
+        PublicIngress,
+    )
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
 
     kube = k8s.Provider(
@@ -256,6 +274,18 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
     )
+    # The WAF web ACL and access-log bucket the Ingress annotations name (the controller builds the ALB).
+    protection = EdgeProtection(
+        name,
+        EdgeProtectionArgs(
+            name=name,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=service,
+            tags=tags,
+        ),
+    )
     workload = KubernetesService(
         name,
         KubernetesServiceArgs(
@@ -266,6 +296,13 @@ if cluster:
             oidc_provider_arn=cluster.oidc_provider.arn,
             oidc_issuer=cluster.oidc_issuer,
             ingress_cidrs=[plan.network.cidr],
+            edge=PublicIngress(
+                hostname=plan.edge.hostname,
+                certificate_arn=endpoint.certificate_arn,
+                web_acl_arn=protection.web_acl_arn,
+                access_log_bucket=protection.access_log_bucket_name,
+                access_log_prefix=protection.access_log_prefix,
+            ),
             database=DatabaseConnection(
                 host=database.address,
                 secret_arn=database.secret_arn,
@@ -279,10 +316,11 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
-    monitoring.probe(workload.url)  # synthetic probes of the public endpoint (comprehensive)
+    endpoint.alias_load_balancer(workload.load_balancer_hostname)
+    monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
-    pulumi.export("base_url", workload.url)
+    pulumi.export("base_url", endpoint.url)
 
 if function:
     # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.

@@ -105,4 +105,6 @@ def test_function_follows_the_plan(run, plan):
         plan.function.api_throttle_rate,
         plan.function.api_throttle_burst,
     )
-    assert run.output("api_url").startswith("https://")
+    # Served on the stack's hostname only: the default execute-api endpoint is off.
+    assert run.output("base_url") == f"https://{plan.edge.hostname}"
+    assert _one(run, "aws:apigatewayv2/api:Api").inputs["disableExecuteApiEndpoint"] is True
