@@ -19,6 +19,8 @@ class Chart:
 
 PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 GRAFANA_COMMUNITY = "https://grafana-community.github.io/helm-charts"  # grafana, loki, tempo since 2026
+# Actions Runner Controller publishes its charts to an OCI registry only.
+ARC_CHARTS = "oci://ghcr.io/actions/actions-runner-controller-charts"
 
 CHARTS: dict[str, Chart] = {
     chart.name: chart
@@ -39,5 +41,7 @@ CHARTS: dict[str, Chart] = {
         Chart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", "kube-system"),
         Chart("external-secrets", "2.9.0", "https://charts.external-secrets.io", "external-secrets"),
         Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server", "kube-system"),
+        Chart("gha-runner-scale-set-controller", "0.14.2", ARC_CHARTS, "arc-systems"),
+        Chart("gha-runner-scale-set", "0.14.2", ARC_CHARTS, "arc-runners"),
     )
 }
