@@ -101,6 +101,7 @@ class CiRunners(pulumi.ComponentResource):
         args.validate()
         super().__init__(type_token("CiRunners"), name, None, opts)
         self._name, self._args = name, args
+        self.scale_set_name = args.scale_set_name  # the `runs-on:` label of this environment's jobs
         self.namespace_name = CHARTS[SCALE_SET_CHART].namespace
         self.labels = {"app.kubernetes.io/part-of": "ci-runners", "app.kubernetes.io/managed-by": "pulumi"}
 

@@ -29,17 +29,15 @@ def runner_scale_set_name(service: str, env: str) -> str:
     return f"{service}-{env}"
 
 
-def runner_credentials_secret_name(service: str, env: str) -> str:
-    """The Secrets Manager secret holding the GitHub App that registers `env`'s runners: a JSON
-    object with the keys ARC reads, `github_app_id`, `github_app_installation_id` and
-    `github_app_private_key` (the PEM). The bootstrap program creates it; the cluster's runner
-    scale set reads it through External Secrets."""
-    return f"{service}/{env}/ci-runner-github-app"
-
-
 def image_repository_name(service: str, env: str) -> str:
     """The ECR repository of `env`'s images; it exists before the first deploy."""
     return f"{service}-{env}"
+
+
+def runner_credentials_secret_name(service: str, env: str) -> str:
+    """The Secrets Manager secret holding the GitHub App credentials of `env`'s in-cluster runners
+    (JSON with `github_app_id`, `github_app_installation_id`, `github_app_private_key`)."""
+    return f"{service}-{env}-runner-github-app"
 
 
 # The GitHub Actions variable holding each kind of role, per environment (`AWS_DEPLOY_ROLE_PROD`):
