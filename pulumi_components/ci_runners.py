@@ -73,11 +73,7 @@ class CiRunnersArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
-        require(
-            bool(_REPOSITORY.match(self.github_repository)),
-            f"github_repository must be the GitHub repository as owner/name (e.g. acme/payments); "
-            f"got {self.github_repository!r}",
-        )
+        github_repository(self.github_repository)
         require(
             0 <= self.min_runners <= self.max_runners and self.max_runners >= 1,
             f"runners: need 0 <= min_runners <= max_runners and max_runners >= 1; "
@@ -285,6 +281,15 @@ def runner_secret_policy(partition: str, region: str, account: str, secret_name:
             },
         ]
     )
+
+
+def github_repository(value: Any) -> str:
+    """The `github_repository` stack config: the repository the runners register with, as owner/name."""
+    require(
+        isinstance(value, str) and bool(_REPOSITORY.match(value)),
+        f"github_repository must be the GitHub repository as owner/name (e.g. acme/payments); got {value!r}",
+    )
+    return value
 
 
 def bootstrap_api_cidrs(value: Any) -> tuple[str, ...]:

@@ -273,3 +273,33 @@ def test_a_generated_stack_without_its_runners_fails_the_stack_rule(generated):
     stripped = [r for r in prod.resources if "gha-runner-scale-set" not in str(r.inputs.get("chart", ""))]
     view = StackView(prod.service, prod.env, stripped, prod.outputs, copy.deepcopy(dict(prod.config)))
     assert [f.rule for f in check_stack(view, only=STACK_RULE)] == STACK_RULE
+
+
+def test_the_first_run_opening_reaches_the_cluster_and_passes_the_guardrails(generated):
+    from pulumi_components.guardrails import Context, check_resources
+    from pulumi_components.reliability import from_config
+
+    repo, _ = generated
+    config = {
+        "svc:github_repository": "acme/svc",
+        **stack_config(repo / "Pulumi.prod.yaml"),
+        "svc:bootstrap_api_cidrs": ["203.0.113.7/32"],
+    }
+    run = run_program(repo / "infra", project="svc", stack="prod", config=config)
+    (cluster,) = run.of_type("aws:eks/cluster:Cluster")
+    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is True
+    assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.7/32"]
+    assert check_resources(run.resources, Context.from_plan(from_config(config["svc:plan"]))) == []
+    # Open to one admin only, so CI still needs (and has) its runners.
+    assert check_stack(stack_view("svc", "prod", run), only=STACK_RULE) == []
+
+
+def test_the_first_run_refuses_to_open_the_api_to_the_world(generated):
+    repo, _ = generated
+    config = {
+        "svc:github_repository": "acme/svc",
+        **stack_config(repo / "Pulumi.prod.yaml"),
+        "svc:bootstrap_api_cidrs": ["0.0.0.0/0"],
+    }
+    with pytest.raises(Exception, match=r"bootstrap_api_cidrs: 0\.0\.0\.0/0 opens the cluster API to more than one"):
+        run_program(repo / "infra", project="svc", stack="prod", config=config)

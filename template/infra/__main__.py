@@ -120,13 +120,14 @@ function = None
 if platform == "aws-eks":
     import dataclasses
 
-    from components.ci_runners import bootstrap_api_cidrs
+    from components.ci_runners import bootstrap_api_cidrs, github_repository
 
-    network = build_network()
     # The first `pulumi up` creates the in-cluster runners, so it runs from an admin's workstation
     # through the API opened to that admin's address only; removed once the runners exist
-    # (docs/pipelines.md, "First deploy of an environment").
+    # (docs/pipelines.md, "First deploy of an environment"). Both are checked before any resource.
     admin_cidrs = bootstrap_api_cidrs(config.get_object("bootstrap_api_cidrs"))
+    runners_repository = github_repository(config.require("github_repository"))  # owner/name
+    network = build_network()
     cluster_plan = dataclasses.replace(
         plan.cluster, public_access_cidrs=(*plan.cluster.public_access_cidrs, *admin_cidrs)
     )
@@ -248,7 +249,7 @@ if cluster:
             service=service,
             env=plan.name,
             region=region,
-            github_repository=config.require("github_repository"),  # owner/name
+            github_repository=runners_repository,
             values_dir=REPO / "deploy",
             oidc_provider_arn=cluster.oidc_provider.arn,
             oidc_issuer=cluster.oidc_issuer,
