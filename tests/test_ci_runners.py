@@ -103,6 +103,9 @@ def test_runner_pods_are_restricted_and_sized(run):
     assert runner["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     assert {"cpu", "memory"} <= set(runner["resources"]["requests"])
     assert "memory" in runner["resources"]["limits"]
+    # A node running a job (a `pulumi up`) is not scaled in under it.
+    metadata = releases(run)[SCALE_SET_CHART].inputs["values"]["template"]["metadata"]
+    assert metadata["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
     namespace = kube(run, "Namespace")["arc-runners"]
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
