@@ -284,10 +284,11 @@ def runner_secret_policy(partition: str, region: str, account: str, secret_name:
 
 
 def github_repository(value: Any) -> str:
-    """The `github_repository` stack config: the repository the runners register with, as owner/name."""
+    """The `repository` stack config (owner/name, from the `repository_url` answer): the repository
+    whose workflows use the runners."""
     require(
         isinstance(value, str) and bool(_REPOSITORY.match(value)),
-        f"github_repository must be the GitHub repository as owner/name (e.g. acme/payments); got {value!r}",
+        f"repository must be the GitHub repository as owner/name (e.g. acme/payments); got {value!r}",
     )
     return value
 

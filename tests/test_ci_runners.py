@@ -155,7 +155,7 @@ def test_the_component_and_its_aws_resources_carry_the_shared_tags(run):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"github_repository": "payments"}, r"github_repository must be the GitHub repository as owner/name"),
+        ({"github_repository": "payments"}, r"repository must be the GitHub repository as owner/name"),
         ({"github_repository": "https://github.com/acme/payments"}, r"owner/name"),
         ({"min_runners": 4, "max_runners": 3}, r"min_runners <= max_runners"),
         ({"max_runners": 0}, r"max_runners >= 1"),

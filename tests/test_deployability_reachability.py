@@ -238,7 +238,7 @@ def generated(tmp_path_factory):
                   environments=["staging", "prod"], database="none")  # fmt: skip
     views = {}
     for env in ("staging", "prod"):
-        config = {"svc:github_repository": "acme/svc", **stack_config(repo / f"Pulumi.{env}.yaml")}
+        config = stack_config(repo / f"Pulumi.{env}.yaml")
         views[env] = stack_view("svc", env, run_program(repo / "infra", project="svc", stack=env, config=config))
     return repo, views
 
@@ -281,7 +281,6 @@ def test_the_first_run_opening_reaches_the_cluster_and_passes_the_guardrails(gen
 
     repo, _ = generated
     config = {
-        "svc:github_repository": "acme/svc",
         **stack_config(repo / "Pulumi.prod.yaml"),
         "svc:bootstrap_api_cidrs": ["203.0.113.7/32"],
     }
@@ -297,7 +296,6 @@ def test_the_first_run_opening_reaches_the_cluster_and_passes_the_guardrails(gen
 def test_the_first_run_refuses_to_open_the_api_to_the_world(generated):
     repo, _ = generated
     config = {
-        "svc:github_repository": "acme/svc",
         **stack_config(repo / "Pulumi.prod.yaml"),
         "svc:bootstrap_api_cidrs": ["0.0.0.0/0"],
     }

@@ -195,7 +195,7 @@ def program_objects(tmp_path_factory) -> dict[str, list[dict]]:
     for strategy in ("rolling", "canary", "blue-green"):
         repo = render(tmp_path_factory.mktemp(strategy) / "svc", platform="aws-eks", deployment_strategy=strategy,
                       service_slug="svc")  # fmt: skip
-        config = {**stack_config(repo / "Pulumi.prod.yaml"), "svc:image": IMAGE, "svc:github_repository": "acme/svc"}
+        config = {**stack_config(repo / "Pulumi.prod.yaml"), "svc:image": IMAGE}
         run = run_program(repo / "infra", project="svc", stack="prod", config=config)
         built[strategy] = [
             manifest(r)

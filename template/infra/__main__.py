@@ -126,7 +126,7 @@ if platform == "aws-eks":
     # through the API opened to that admin's address only; removed once the runners exist
     # (docs/pipelines.md, "First deploy of an environment"). Both are checked before any resource.
     admin_cidrs = bootstrap_api_cidrs(config.get_object("bootstrap_api_cidrs"))
-    runners_repository = github_repository(config.require("github_repository"))  # owner/name
+    runners_repository = github_repository(config.require("repository"))  # owner/name, from the answers
     network = build_network()
     cluster_plan = dataclasses.replace(
         plan.cluster, public_access_cidrs=(*plan.cluster.public_access_cidrs, *admin_cidrs)

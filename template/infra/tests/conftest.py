@@ -20,15 +20,8 @@ PROJECT = __import__("yaml").safe_load((ROOT / "Pulumi.yaml").read_text())["name
 PLAN_KEY = f"{PROJECT}:plan"
 
 
-# The repository the in-cluster runners register with; the first deploy of an environment writes
-# it into Pulumi.<env>.yaml (`pulumi config set github_repository <owner>/<name>`).
-GITHUB_REPOSITORY = f"example-org/{PROJECT}"
-
-
 def stack_file_config(stack: str) -> dict:
-    config = copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
-    config.setdefault(f"{PROJECT}:github_repository", GITHUB_REPOSITORY)
-    return config
+    return copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
 
 
 # The image a release passes (`--config <service>:image=...`), by digest.

@@ -16,11 +16,7 @@ CATALOGUE = yaml.safe_load((ROOT / "monitoring" / "alerts.yaml").read_text())
 
 
 def production():
-    config = {
-        f"{PROJECT}:github_repository": f"example-org/{PROJECT}",  # until the first deploy sets it
-        **stack_config(ROOT / "Pulumi.prod.yaml"),
-        f"{PROJECT}:oncall_credential": "test-key",
-    }
+    config = {**stack_config(ROOT / "Pulumi.prod.yaml"), f"{PROJECT}:oncall_credential": "test-key"}
     if (ROOT / "monitoring" / "prometheus").is_dir():
         config[f"{PROJECT}:image"] = "registry.example/app@sha256:" + "0" * 64
     return run_program(ROOT / "infra", project=PROJECT, stack="prod", config=config)
