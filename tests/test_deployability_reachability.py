@@ -14,6 +14,7 @@ from pulumi_components.deployability import RepositoryView, StackView, check_rep
 from pulumi_components.testing import run_program, stack_config
 
 STACK_RULE = ["private-cluster-has-runners"]
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-prod@sha256:" + "0" * 64  # what a release passes
 REPO_RULE = ["cluster-api-reachable"]
 
 
@@ -238,7 +239,7 @@ def generated(tmp_path_factory):
                   environments=["staging", "prod"], database="none")  # fmt: skip
     views = {}
     for env in ("staging", "prod"):
-        config = stack_config(repo / f"Pulumi.{env}.yaml")
+        config = {**stack_config(repo / f"Pulumi.{env}.yaml"), "svc:image": IMAGE}
         views[env] = stack_view("svc", env, run_program(repo / "infra", project="svc", stack=env, config=config))
     return repo, views
 
@@ -282,6 +283,7 @@ def test_the_first_run_opening_reaches_the_cluster_and_passes_the_guardrails(gen
     repo, _ = generated
     config = {
         **stack_config(repo / "Pulumi.prod.yaml"),
+        "svc:image": IMAGE,
         "svc:bootstrap_api_cidrs": ["203.0.113.7/32"],
     }
     run = run_program(repo / "infra", project="svc", stack="prod", config=config)
@@ -297,6 +299,7 @@ def test_the_first_run_refuses_to_open_the_api_to_the_world(generated):
     repo, _ = generated
     config = {
         **stack_config(repo / "Pulumi.prod.yaml"),
+        "svc:image": IMAGE,
         "svc:bootstrap_api_cidrs": ["0.0.0.0/0"],
     }
     with pytest.raises(Exception, match=r"bootstrap_api_cidrs: 0\.0\.0\.0/0 opens the cluster API to more than one"):
