@@ -304,3 +304,48 @@ def test_the_first_run_refuses_to_open_the_api_to_the_world(generated):
     }
     with pytest.raises(Exception, match=r"bootstrap_api_cidrs: 0\.0\.0\.0/0 opens the cluster API to more than one"):
         run_program(repo / "infra", project="svc", stack="prod", config=config)
+
+
+TOOLS_RULE = "cluster-clients-installed"
+
+
+def tools_findings(repo: RepositoryView) -> list[str]:
+    return [f.subject for f in check_repository(repo, only=[TOOLS_RULE])]
+
+
+def test_a_cluster_job_on_the_in_vpc_runner_without_the_aws_cli_and_kubectl_is_reported(tmp_path):
+    repo = repository(tmp_path, DEPLOY.format(runs_on="svc-prod"), PRIVATE)
+    assert tools_findings(repo) == [".github/workflows/deploy.yml job deploy-prod"]
+
+
+def test_installing_them_after_the_first_cluster_call_is_too_late(tmp_path):
+    workflow = DEPLOY.format(runs_on="svc-prod").replace(
+        "      - run: pulumi stack output",
+        "      - run: pulumi up --stack prod --yes\n      - id: cluster-tools\n        run: pip install awscli\n"
+        "      - run: pulumi stack output",
+    )
+    assert tools_findings(repository(tmp_path, workflow, PRIVATE)) == [".github/workflows/deploy.yml job deploy-prod"]
+
+
+def test_jobs_on_githubs_runners_need_no_install(tmp_path):
+    assert tools_findings(repository(tmp_path, DEPLOY.format(runs_on="ubuntu-latest"), PRIVATE)) == []
+
+
+def test_installing_them_first_passes(tmp_path):
+    workflow = DEPLOY.format(runs_on="svc-prod").replace(
+        "      - run: pulumi stack output",
+        "      - id: cluster-tools\n        run: pip install awscli\n      - run: pulumi stack output",
+    )
+    assert tools_findings(repository(tmp_path, workflow, PRIVATE)) == []
+
+
+def test_the_generated_cluster_jobs_install_their_tools_and_fail_without(generated, tmp_path):
+    repo, views = generated
+    assert tools_findings(RepositoryView(repo, views)) == []
+    copy_root = tmp_path / "copy"
+    (copy_root / ".github" / "workflows").mkdir(parents=True)
+    for path in (repo / ".github" / "workflows").glob("*.yml"):
+        text = path.read_text().replace("id: cluster-tools", "id: something-else")
+        (copy_root / ".github" / "workflows" / path.name).write_text(text)
+    found = set(tools_findings(RepositoryView(copy_root, views)))
+    assert {f".github/workflows/{wf}.yml job {wf}-prod" for wf in ("deploy", "rollback", "preview", "drift")} <= found

@@ -199,3 +199,29 @@ def cluster_api_reachable(repo: RepositoryView) -> Iterator[tuple[str, str]]:
                     f"runs {what} against {env!r}, whose cluster API is private, on runs-on {labels or '(none)'}; "
                     f"it must run on the runner scale set {' or '.join(sorted(runners))!r} inside {env}'s VPC",
                 )
+
+
+CLUSTER_TOOLS_STEP = "cluster-tools"  # the step id of `setup_cluster_tools` in the workflow macros
+
+
+@repository_rule(
+    "cluster-clients-installed",
+    "Every workflow job that reaches a cluster's API from a self-hosted runner installs the AWS CLI (the "
+    "kubeconfig authenticates with `aws eks get-token`) and kubectl before its first cluster call: the "
+    "in-VPC runners' image has neither, where GitHub's own runners have both.",
+)
+def cluster_clients_installed(repo: RepositoryView) -> Iterator[tuple[str, str]]:
+    for path, job_id, job in workflow_jobs(repo.root):
+        if all(label.startswith("ubuntu-") for label in _runs_on(job)):
+            continue
+        steps = [step for step in as_list(job.get("steps")) if isinstance(step, Mapping)]
+        first_call = next((i for i, step in enumerate(steps) if list(cluster_calls({"steps": [step]}))), None)
+        if first_call is None:
+            continue
+        installed = next((i for i, step in enumerate(steps) if step.get("id") == CLUSTER_TOOLS_STEP), None)
+        if installed is None or installed > first_call:
+            yield (
+                f"{path} job {job_id}",
+                f"reaches a cluster API on runs-on {_runs_on(job)} without first installing the AWS CLI and kubectl "
+                f"(a step with id {CLUSTER_TOOLS_STEP!r}, from the setup_cluster_tools macro)",
+            )
