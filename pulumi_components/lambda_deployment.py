@@ -5,9 +5,22 @@ then everything; `rolling` shifts the same share as pods surge on Kubernetes
 every interval; `blue-green` shifts all at once, but only after a pre-traffic
 hook has called the new version's readiness route and found it ready.
 Any alarm going off during a deployment stops it and CodeDeploy moves the
-alias back. The alarms are the SLA's: the alias' error ratio above the
-plan's `max_error_ratio` and its p99 duration above the latency SLO. Pass
-`alarm_arns` to use alarms built elsewhere (the SLO burn-rate alarms) instead.
+alias back.
+
+The alarms judge each version on its own requests. Lambda's alias metrics mix
+the versions (at a 1% canary the new version's errors are divided by a
+hundred) and count only exceptions, not the 5xx the handler returns. So the
+handler writes one embedded-metric-format line per request with the version
+that served it (`app/service/emf.py`), and two Metrics Insights alarms group
+those by version: any version's error ratio above the plan's
+`max_error_ratio` (the SLA's fast-burn page rate), or more than 1% of its
+requests slower than the latency SLO (its p99 above it). The query names no
+version, so the same alarms follow every deployment; each version is a
+contributor of a multi-time-series alarm, which is in ALARM when one is:
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+CodeDeploy's hooks cannot do this: BeforeAllowTraffic runs before any shift
+and AfterAllowTraffic after the last, so nothing but an alarm watches the
+canary step. `extra_alarm_arns` adds alarms built elsewhere.
 
 Pulumi creates the application, configuration and group; a release
 (scripts/lambda_release.py) starts the deployment that moves the alias.
@@ -29,6 +42,12 @@ HOOK_PREFIX = "CodeDeployHook_"  # the prefix CodeDeploy's Lambda service role c
 HOOK_TIMEOUT_SECONDS = 60
 HOOK_RUNTIME = "python3.12"
 HOOK_CONCURRENCY = 2  # a deployment runs one hook at a time; two leave room for a retry
+# What the handler writes (app/service/emf.py): namespace, dimensions and the 0/1 metrics whose
+# average over a period is a ratio of that version's requests.
+EMF_NAMESPACE = "Service/Requests"
+EMF_DIMENSIONS = ("FunctionName", "Version")
+SERVER_ERROR_METRIC, SLOW_REQUEST_METRIC = "ServerError", "SlowRequest"
+LATENCY_QUANTILE = 0.99  # the latency SLO is a p99: more than 1% of requests above it breaches it
 
 # The pre-traffic check: call the version CodeDeploy is about to shift to with an HTTP API
 # event for the readiness route, and report Succeeded only on a 200.
@@ -96,7 +115,7 @@ class LambdaDeploymentArgs:
     log_retention_days: int
     dead_letter_queue_arn: pulumi.Input[str]  # CodeDeploy calls the hook asynchronously; failures land here
     ready_path: str = "/readyz"
-    alarm_arns: Sequence[pulumi.Input[str]] | None = None  # None: build the SLA alarms here
+    extra_alarm_arns: Sequence[pulumi.Input[str]] = ()  # watched too, beside the per-version alarms
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -123,7 +142,10 @@ class LambdaDeploymentArgs:
             self.log_retention_days in LOG_RETENTION_DAYS,
             f"log_retention_days must be one of {LOG_RETENTION_DAYS}; got {self.log_retention_days}",
         )
-        require(self.alarm_arns is None or len(self.alarm_arns) > 0, "alarm_arns: give at least one alarm, or None")
+        require(
+            all(":alarm:" in arn for arn in self.extra_alarm_arns if isinstance(arn, str)),
+            "extra_alarm_arns: give CloudWatch alarm ARNs (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)",
+        )
 
 
 class LambdaDeployment(pulumi.ComponentResource):
@@ -139,12 +161,10 @@ class LambdaDeployment(pulumi.ComponentResource):
             f"{name}-codedeploy", name=args.name, compute_platform="Lambda", tags=args.tags, opts=child(self)
         )
         self.config_name = self._deployment_config()
-        self.alarms = [] if args.alarm_arns is not None else self._sla_alarms()
-        alarm_names = (
-            [pulumi.Output.from_input(arn).apply(_alarm_name) for arn in args.alarm_arns]
-            if args.alarm_arns is not None
-            else [alarm.name for alarm in self.alarms]
-        )
+        self.alarms = self._version_alarms()
+        alarm_names = [alarm.name for alarm in self.alarms] + [
+            pulumi.Output.from_input(arn).apply(_alarm_name) for arn in args.extra_alarm_arns
+        ]
         self.hook = self._pre_traffic_hook() if args.rollout.strategy == "blue-green" else None
         role = self._service_role()
         self.deployment_group = aws.codedeploy.DeploymentGroup(
@@ -204,72 +224,52 @@ class LambdaDeployment(pulumi.ComponentResource):
         )
         return config.id
 
-    def _sla_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
-        args, rollout = self._args, self._args.rollout
-        dimensions = {
-            "FunctionName": args.function_name,
-            "Resource": pulumi.Output.concat(args.function_name, ":", args.alias_name),
-        }
+    def _version_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
+        rollout = self._args.rollout
+        errors = self._version_alarm(
+            "error-ratio",
+            SERVER_ERROR_METRIC,
+            rollout.max_error_ratio,
+            f"A version's share of 5xx responses (returned or raised) above {rollout.max_error_ratio} "
+            "(the SLA's fast-burn page rate)",
+        )
+        latency = self._version_alarm(
+            "latency-p99",
+            SLOW_REQUEST_METRIC,
+            round(1 - LATENCY_QUANTILE, 10),
+            f"A version's p99 above the {rollout.max_latency_p99_seconds * 1000:g} ms latency SLO "
+            f"(more than {1 - LATENCY_QUANTILE:.0%} of its requests slower)",
+        )
+        return [errors, latency]
 
-        def metric(id_: str, name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=id_,
-                return_data=False,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/Lambda",
-                    metric_name=name,
-                    dimensions=dimensions,
-                    period=LAMBDA_ALARM_PERIOD_SECONDS,
-                    stat=stat,
-                ),
-            )
-
-        errors = aws.cloudwatch.MetricAlarm(
-            f"{self._name}-error-ratio",
-            name=f"{args.name}-deploy-error-ratio",
+    def _version_alarm(self, key: str, metric: str, threshold: float, what: str) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{key}",
+            name=f"{args.name}-deploy-{key}",
             alarm_description=(
-                f"Errors per invocation of the live alias above {rollout.max_error_ratio} "
-                "(the SLA's fast-burn page rate): stops a deployment and rolls the alias back"
+                f"{what}, over {LAMBDA_ALARM_PERIOD_SECONDS} s periods, each version judged on its own requests: "
+                "stops a deployment and moves the alias back"
             ),
             comparison_operator="GreaterThanThreshold",
-            threshold=rollout.max_error_ratio,
+            threshold=threshold,
             evaluation_periods=LAMBDA_ALARM_DATAPOINTS,
             datapoints_to_alarm=LAMBDA_ALARM_DATAPOINTS,
-            treat_missing_data="notBreaching",
+            treat_missing_data="notBreaching",  # a version without requests has nothing to judge
             metric_queries=[
-                metric("errors", "Errors", "Sum"),
-                metric("invocations", "Invocations", "Sum"),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="ratio",
-                    expression="IF(invocations > 0, errors / invocations, 0)",
-                    label="error ratio",
+                    id="by_version",
+                    expression=pulumi.Output.from_input(args.function_name).apply(
+                        lambda function: version_query(metric, function)
+                    ),
+                    period=LAMBDA_ALARM_PERIOD_SECONDS,
+                    label=f"{metric} ratio by version",
                     return_data=True,
-                ),
+                )
             ],
             tags=merge_tags(args.tags, purpose="deployment-rollback"),
             opts=child(self),
         )
-        latency = aws.cloudwatch.MetricAlarm(
-            f"{self._name}-latency-p99",
-            name=f"{args.name}-deploy-latency-p99",
-            alarm_description=(
-                f"p99 duration of the live alias above the {rollout.max_latency_p99_seconds * 1000:g} ms "
-                "latency SLO: stops a deployment and rolls the alias back"
-            ),
-            namespace="AWS/Lambda",
-            metric_name="Duration",
-            dimensions=dimensions,
-            extended_statistic="p99",
-            period=LAMBDA_ALARM_PERIOD_SECONDS,
-            comparison_operator="GreaterThanThreshold",
-            threshold=rollout.max_latency_p99_seconds * 1000,  # Duration is in milliseconds
-            evaluation_periods=LAMBDA_ALARM_DATAPOINTS,
-            datapoints_to_alarm=LAMBDA_ALARM_DATAPOINTS,
-            treat_missing_data="notBreaching",
-            tags=merge_tags(args.tags, purpose="deployment-rollback"),
-            opts=child(self),
-        )
-        return [errors, latency]
 
     def _pre_traffic_hook(self) -> aws.lambda_.Function:
         args = self._args
@@ -368,6 +368,19 @@ class LambdaDeployment(pulumi.ComponentResource):
             opts=child(self),
         )
         return role
+
+
+def version_query(metric: str, function_name: str) -> str:
+    """Metrics Insights: the average of a 0/1 metric per version of this function, worst first."""
+    require(
+        function_name.replace("-", "").replace("_", "").isalnum(),
+        f"function_name: letters, digits, - and _ only; got {function_name!r}",
+    )
+    namespace, dimensions = EMF_NAMESPACE, ", ".join(EMF_DIMENSIONS)
+    return (
+        f'SELECT AVG({metric}) FROM SCHEMA("{namespace}", {dimensions}) '
+        f"WHERE FunctionName = '{function_name}' GROUP BY {EMF_DIMENSIONS[1]} ORDER BY AVG() DESC"
+    )
 
 
 def _alarm_name(arn: str) -> str:

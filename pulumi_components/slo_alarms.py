@@ -14,8 +14,10 @@ the Prometheus rules of aws-eks services:
   environments whose plan pages, the ticket topic (the team's e-mail)
   elsewhere; both topics are encrypted with a key CloudWatch may use.
 
-`rollback_alarm_arns` (the page rows' short-window alarms) are what CodeDeploy
-watches during a release.
+`rollback_alarm_arns` are the page rows' short-window alarms. They read the
+whole HTTP API, so a canary's errors are diluted by the version it replaces:
+CodeDeploy does not gate on them but on LambdaDeployment's per-version alarms
+(pass these as its `extra_alarm_arns` to stop a release on an SLO page too).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """LambdaDeployment under Pulumi mocks: CodeDeploy shifts the live alias per strategy,
-and the SLA's alarms roll it back."""
+and the SLA's alarms, reading each version on its own, roll it back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ import pytest
 from service_fixtures import service_plan
 
 from pulumi_components import ComponentArgsError
-from pulumi_components.lambda_deployment import HOOK_SOURCE, LambdaDeployment, LambdaDeploymentArgs
+from pulumi_components.lambda_deployment import (
+    EMF_DIMENSIONS,
+    EMF_NAMESPACE,
+    HOOK_SOURCE,
+    SERVER_ERROR_METRIC,
+    SLOW_REQUEST_METRIC,
+    LambdaDeployment,
+    LambdaDeploymentArgs,
+    version_query,
+)
 from pulumi_components.testing import run_with_mocks
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:example-prod"
@@ -148,21 +157,51 @@ def test_alarms_on_the_sla_thresholds_roll_back(runs, strategy):
     assert set(group.inputs["alarmConfiguration"]["alarms"]) == set(alarms)
     errors = alarms["example-prod-deploy-error-ratio"]
     assert errors["threshold"] == pytest.approx(rollout.max_error_ratio) == pytest.approx(0.0144)
-    ids = {q["id"]: q for q in errors["metricQueries"]}
-    assert ids["errors"]["metric"]["dimensions"] == {"FunctionName": "example-prod", "Resource": "example-prod:live"}
-    assert ids["ratio"]["returnData"] is True
+    (query,) = errors["metricQueries"]
+    assert query["returnData"] is True and query["period"] == 60
+    assert query["expression"] == (
+        'SELECT AVG(ServerError) FROM SCHEMA("Service/Requests", FunctionName, Version) '
+        "WHERE FunctionName = 'example-prod' GROUP BY Version ORDER BY AVG() DESC"
+    )
+    assert (errors["evaluationPeriods"], errors["datapointsToAlarm"]) == (1, 1)
+    assert errors["treatMissingData"] == "notBreaching"
     latency = alarms["example-prod-deploy-latency-p99"]
-    assert latency["threshold"] == 500
-    assert latency["extendedStatistic"] == "p99"
+    assert latency["threshold"] == pytest.approx(0.01)  # p99 above the SLO: over 1% of requests slower
+    assert "AVG(SlowRequest)" in latency["metricQueries"][0]["expression"]
+    assert "500 ms" in latency["alarmDescription"]
     assert latency["tags"]["service"] == "example"
 
 
-def test_alarms_built_elsewhere_replace_the_deployment_alarms():
+def test_no_alarm_reads_the_alias_metrics_that_mix_versions(runs):
+    """Lambda's alias metrics (FunctionName + Resource) average the canary with the old version."""
+    for alarm in runs["canary"].of_type(ALARM):
+        assert "namespace" not in alarm.inputs and "dimensions" not in alarm.inputs
+        assert all("metric" not in q for q in alarm.inputs["metricQueries"])
+
+
+def test_the_alarms_read_what_the_handler_writes():
+    """The names the queries use are those app/service/emf.py puts in its EMF lines."""
+    from lambda_gate import handler_emf
+
+    emf = handler_emf()
+    assert emf.NAMESPACE == EMF_NAMESPACE and emf.DIMENSIONS == EMF_DIMENSIONS
+    assert (emf.SERVER_ERROR, emf.SLOW_REQUEST) == (SERVER_ERROR_METRIC, SLOW_REQUEST_METRIC)
+
+
+def test_version_query_refuses_a_name_that_would_break_the_query():
+    with pytest.raises(ComponentArgsError, match="function_name"):
+        version_query("ServerError", "x' OR FunctionName != '")
+
+
+def test_alarms_built_elsewhere_are_watched_too():
     slo = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:example-prod-availability-page-fast"
-    result = run(deployment_args("canary", alarm_arns=[slo]))
-    assert not result.of_type(ALARM)
+    result = run(deployment_args("canary", extra_alarm_arns=[slo]))
     (group,) = result.of_type(GROUP)
-    assert group.inputs["alarmConfiguration"]["alarms"] == ["example-prod-availability-page-fast"]
+    assert group.inputs["alarmConfiguration"]["alarms"] == [
+        "example-prod-deploy-error-ratio",
+        "example-prod-deploy-latency-p99",
+        "example-prod-availability-page-fast",
+    ]
 
 
 def test_codedeploy_may_only_move_this_alias(runs):
@@ -175,5 +214,5 @@ def test_codedeploy_may_only_move_this_alias(runs):
 def test_bad_args_name_the_setting():
     with pytest.raises(ComponentArgsError, match="log_retention_days"):
         LambdaDeployment("x", deployment_args("canary", log_retention_days=10))
-    with pytest.raises(ComponentArgsError, match="alarm_arns"):
-        LambdaDeployment("x", deployment_args("canary", alarm_arns=[]))
+    with pytest.raises(ComponentArgsError, match="extra_alarm_arns"):
+        LambdaDeployment("x", deployment_args("canary", extra_alarm_arns=["example-prod-availability-page-fast"]))

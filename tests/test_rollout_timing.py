@@ -68,8 +68,39 @@ def test_generated_doc_and_benchmark_show_the_model_figures(tmp_path):
     lam = render(tmp_path / "lambda", platform="aws-lambda", deployment_strategy="rolling", sla=99.9)
     lambda_plan = rollout(sla=99.9, deployment_strategy="rolling", platform="aws-lambda")
     shift, decision = lambda_plan.lambda_full_rollout_seconds, lambda_plan.lambda_rollback_decision_seconds
-    assert f"| prod | {shift} s | at most {decision} s" in (lam / "docs" / "delivery.md").read_text()
+    lambda_doc = (lam / "docs" / "delivery.md").read_text()
+    assert f"| prod | {shift} s | at most {decision} s" in lambda_doc
+    # What Lambda really gets: CodeDeploy's linear steps and per-version CloudWatch alarms, no Prometheus.
+    readme = (lam / "README.md").read_text()
+    for text in (readme, lambda_doc):
+        assert "`TimeBasedLinear` configuration: 25% → 50% → 75% → 100%" in " ".join(text.split())
+        assert "Metrics Insights queries grouped by that version" in " ".join(text.split())
+    assert f"below {lambda_plan.lambda_quiet_canary_requests} requests a period" in " ".join(lambda_doc.split())
+    releases = readme.split("## Releases", 1)[1].split("## Monitoring", 1)[0]
+    assert "Prometheus" not in releases and "Argo" not in releases and "/metrics" not in readme
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "rollout_timing.py"
     printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
     (row,) = [line.split() for line in printed.splitlines() if line.split()[:2] == ["99.9", "canary"]]
     assert row[3] == f"{plan.full_rollout_seconds}s" and row[5] == f"{hard:g}s"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "sla", "steps"),
+    [
+        ("canary", 99.99, ((0, 1), (120, 100))),
+        ("canary", 99.5, ((0, 20), (60, 100))),
+        ("rolling", 99.9, ((0, 25), (120, 50), (240, 75), (360, 100))),
+        ("blue-green", 99.9, ((0, 100),)),
+    ],
+)
+def test_lambda_traffic_steps_end_when_the_rollout_does(strategy, sla, steps):
+    plan = rollout(sla=sla, deployment_strategy=strategy, platform="aws-lambda")
+    assert plan.lambda_traffic_steps == steps
+    assert plan.lambda_traffic_steps[-1][0] == plan.lambda_full_rollout_seconds
+
+
+def test_a_quiet_canary_fails_on_one_request_below_the_resolution():
+    plan = rollout(sla=99.99, deployment_strategy="canary", platform="aws-lambda")
+    n = plan.lambda_quiet_canary_requests
+    assert (n, plan.lambda_alarm_period_seconds) == (695, 60)
+    assert 1 / (n - 1) > plan.max_error_ratio >= 1 / n  # one failure in n - 1 breaches, in n it does not

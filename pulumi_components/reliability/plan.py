@@ -197,6 +197,27 @@ class RolloutPlan:
         return 0
 
     @property
+    def lambda_traffic_steps(self) -> tuple[tuple[int, int], ...]:
+        """CodeDeploy's shifts of the alias: (seconds after the start, percent on the new version)."""
+        interval = self.lambda_shift_interval_minutes * 60
+        if self.strategy == "canary":
+            return ((0, self.canary_steps[0]), (interval, 100))
+        if self.strategy == "rolling":
+            count = -(-100 // self.lambda_linear_percent)
+            return tuple((i * interval, min(100, (i + 1) * self.lambda_linear_percent)) for i in range(count))
+        return ((0, 100),)
+
+    @property
+    def lambda_alarm_period_seconds(self) -> int:
+        return LAMBDA_ALARM_PERIOD_SECONDS
+
+    @property
+    def lambda_quiet_canary_requests(self) -> int:
+        """Requests a period on the new version below which one failed request alone is above
+        `max_error_ratio`: the resolution of a per-version gate on a canary that gets little traffic."""
+        return math.ceil(1 / self.max_error_ratio)
+
+    @property
     def lambda_rollback_decision_seconds(self) -> int:
         """A regression can start just after a period began: that period may not breach,
         the next LAMBDA_ALARM_DATAPOINTS must."""

@@ -357,7 +357,7 @@ if cluster:
 
 if function:
     # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.
-    # CodeDeploy rolls a release back on its own alias alarms, built from the same page threshold.
+    # CodeDeploy rolls a release back on LambdaDeployment's per-version alarms (same page threshold).
     import yaml
     from components.slo_alarms import SloAlarms, SloAlarmsArgs
 

@@ -59,8 +59,12 @@ def test_lambda_alias_shifts_through_codedeploy_with_rollback_alarms(stack, plan
     assert "DEPLOYMENT_STOP_ON_ALARM" in group.inputs["autoRollbackConfiguration"]["events"]
     alarms = {a.inputs["name"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     rollback_alarms = [alarms[name] for name in group.inputs["alarmConfiguration"]["alarms"]]
+    # Each version judged on its own requests: the error ratio at the page rate, over 1% slower than the SLO.
     thresholds = sorted(a["threshold"] for a in rollback_alarms)
-    assert thresholds == sorted([plan.rollout.max_error_ratio, plan.rollout.max_latency_p99_seconds * 1000])
+    assert thresholds == pytest.approx(sorted([plan.rollout.max_error_ratio, 0.01]))
+    for alarm in rollback_alarms:
+        (query,) = alarm["metricQueries"]
+        assert "GROUP BY Version" in query["expression"]
     configs = run.of_type("aws:codedeploy/deploymentConfig:DeploymentConfig")
     if plan.rollout.strategy == "blue-green":
         assert group.inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce" and not configs
