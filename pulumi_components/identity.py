@@ -34,6 +34,12 @@ def image_repository_name(service: str, env: str) -> str:
     return f"{service}-{env}"
 
 
+def runner_credentials_secret_name(service: str, env: str) -> str:
+    """The Secrets Manager secret holding the GitHub App credentials of `env`'s in-cluster runners
+    (JSON with `github_app_id`, `github_app_installation_id`, `github_app_private_key`)."""
+    return f"{service}-{env}-runner-github-app"
+
+
 # The GitHub Actions variable holding each kind of role, per environment (`AWS_DEPLOY_ROLE_PROD`):
 # the workflows assume `vars.<variable>`, the bootstrap program sets it to the role's ARN, and the
 # cluster grants each role its access entry.

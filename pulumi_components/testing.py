@@ -143,6 +143,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region}
+        if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):
+            # A stable numeric id per login or slug, as GitHub's API returns.
+            handle = str(args.args.get("username") or args.args.get("slug"))
+            return {"id": str(sum(ord(c) * 31**i for i, c in enumerate(handle)) % 10**8), "slug": handle}
         return {}
 
     def _region_of(self, provider: str | None) -> str:
