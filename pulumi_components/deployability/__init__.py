@@ -54,6 +54,7 @@ class RepositoryView:
 
     root: Path
     stacks: Mapping[str, StackView]
+    bootstrap: StackView | None = None  # the bootstrap program's run; rules run it under mocks when absent
 
 
 @dataclass(frozen=True)
@@ -126,4 +127,7 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 
 
 # The rule modules register themselves on import; each covers one area.
-from . import rules_common  # noqa: E402,F401
+from . import (  # noqa: E402
+    bootstrap,  # noqa: F401
+    rules_common,  # noqa: F401
+)

@@ -3,8 +3,8 @@ by an admin (README, "Deploy"):
 
 - AWS: GitHub's OIDC provider (or the account's existing one), and per environment a deploy role
   and a read-only preview role that only this repository's workflows may assume, the image
-  registry and, on EKS, the secret its in-cluster runners read; with the s3 backend, the state bucket and the secrets key; with a database,
-  the restore-test role.
+  registry and, on EKS, the secret its in-cluster runners read; with the s3 backend, the state
+  bucket and the secrets key; with a database, the restore-test role.
 - GitHub: an environment per stack (production behind required reviewers, deploys from main only)
   and every Actions variable and secret the workflows read.
 
