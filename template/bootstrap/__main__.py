@@ -34,11 +34,10 @@ from access import (  # noqa: E402
     preview_policy,
     restore_test_policy,
 )
-from settings import from_config, reviewers  # noqa: E402
-
 from components import ContainerRegistry, ContainerRegistryArgs, identity  # noqa: E402
 from components._base import child, policy_json, type_token  # noqa: E402
 from components.kms import kms_key  # noqa: E402
+from settings import from_config, reviewers  # noqa: E402
 
 CONFIG_KEYS = ("service", "platform", "pulumi_backend", "repository", "database", "state_bucket", "dr_region")
 OBJECT_KEYS = ("environments", "prod_reviewers", "tags")
