@@ -56,7 +56,9 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "Authorize*",
         "Revoke*",
         "Replace*",
-        "RunInstances",  # managed node groups launch from the stack's launch template
+        # Managed node groups launch from the stack's launch template; granted so a check of the
+        # caller's right to launch it cannot fail the first deploy.
+        "RunInstances",
     ),
     "eks": LIFECYCLE + ("Associate*", "Disassociate*"),
     "kms": (
@@ -67,16 +69,8 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "Describe*",
         "Get*",
         "List*",
-        "EnableKeyRotation",
-        "PutKeyPolicy",
-        "ScheduleKeyDeletion",
-        "UpdateKeyDescription",
         "TagResource",
         "UntagResource",
-        "CreateGrant",  # EKS, RDS and Lambda take grants on the keys they encrypt with
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey*",
     ),
     "logs": LIFECYCLE + ("AssociateKmsKey", "DisassociateKmsKey"),
     "rds": LIFECYCLE + ("Modify*", "Add*", "Remove*", "Promote*"),
@@ -132,6 +126,11 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "GetAnalyticsConfiguration",
     ),
 }
+
+# Using and changing an existing key: only keys tagged with the service (the stack's own, the
+# registries', the secrets key), so a deploy role cannot read or retire another workload's data.
+KEY_USE = ("CreateGrant", "Decrypt", "Encrypt", "GenerateDataKey*", "ReEncrypt*")
+KEY_CHANGE = ("PutKeyPolicy", "EnableKeyRotation", "ScheduleKeyDeletion", "UpdateKeyDescription")
 
 PLATFORM_SERVICES = {
     "aws-eks": ("ec2", "eks", "kms", "logs", "acm", "route53", "wafv2", "s3"),
@@ -295,6 +294,15 @@ def _deploy_statements(scope: Scope) -> list[dict]:
             "Condition": {"StringEquals": {"aws:RequestedRegion": list(scope.regions)}},
         },
         {
+            "Sid": "ServiceKeys",
+            "Effect": "Allow",
+            "Action": [f"kms:{verb}" for verb in KEY_USE + KEY_CHANGE],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:ResourceTag/service": scope.service, "aws:RequestedRegion": list(scope.regions)}
+            },
+        },
+        {
             "Sid": "EnvironmentRoles",
             "Effect": "Allow",
             "Action": [
@@ -407,7 +415,9 @@ def deploy_boundary(
     allow = [
         {
             "Effect": "Allow",
-            "Action": sorted(set(regional)) + ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
+            "Action": sorted(set(regional))
+            + [f"kms:{verb}" for verb in KEY_USE + KEY_CHANGE]
+            + ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
             "Resource": "*",
         },
         {
