@@ -66,7 +66,8 @@ class StateBackend(pulumi.ComponentResource):
 
     def __init__(self, name: str, bucket_name: str) -> None:
         super().__init__(type_token("StateBackend"), name)
-        # Losing either loses every stack: `pulumi destroy` must be told twice.
+        # Losing the bucket loses every stack: it is protected (`pulumi destroy` refuses it until
+        # `pulumi state unprotect`), and the key waits 30 days before it is deleted.
         keep = pulumi.ResourceOptions(parent=self, protect=True)
         self.key = kms_key(
             f"{service}-pulumi-secrets", description=f"Pulumi state and secrets of {service}", parent=self, tags=SHARED

@@ -253,9 +253,10 @@ def state_statements(scope: Scope, *, write: bool) -> list[dict]:
         {
             "Sid": "StateSecrets",
             "Effect": "Allow",
+            # Objects are written under the bucket's SSE-KMS default (the lock, too): GenerateDataKey.
             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
             if write
-            else ["kms:Decrypt", "kms:DescribeKey"],
+            else ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
             "Resource": scope.secrets_key_arn,
         },
     ]

@@ -146,6 +146,19 @@ def test_runners_get_a_kms_encrypted_secret_per_environment_on_eks():
         assert "secretString" not in secret.inputs, "the credentials are put by hand, never through this state"
 
 
+def test_the_preview_role_writes_nothing_but_the_state_lock():
+    reads = ("Get", "List", "Describe", "Decrypt", "GenerateDataKey")
+    for policy in of_type("aws:iam/rolePolicy:RolePolicy"):
+        if not policy.name.endswith("-preview-state"):
+            continue
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            writes = [a for a in actions if not a.split(":")[1].startswith(reads)]
+            if statement["Effect"] == "Allow" and writes:
+                assert writes == ["s3:PutObject", "s3:DeleteObject"], writes
+                assert all(r.endswith("/.pulumi/locks/*") for r in statement["Resource"]), statement
+
+
 def test_managed_policies_fit_iam_size_limits():
     # Managed policies: 6,144 characters; a role's inline policies: 10,240 (whitespace not counted).
     for policy in of_type("aws:iam/policy:Policy"):
