@@ -12,11 +12,11 @@ import pytest
 from conftest import render
 
 from pulumi_components.deployability import RepositoryView, StackView, check_repository
-from pulumi_components.deployability.bootstrap import EXAMPLE_ADMIN_CONFIG, bootstrap_view
+from pulumi_components.deployability.bootstrap import bootstrap_view
 from pulumi_components.testing import CapturedResource
 
 RULES = ["workflow-inputs-bootstrapped", "workflow-roles-trusted"]
-REPOSITORY = EXAMPLE_ADMIN_CONFIG["repository"]
+REPOSITORY = "acme/svc"  # the repository_url answer, as owner/name
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,7 @@ def repo(tmp_path_factory) -> Path:
     return render(
         tmp_path_factory.mktemp("bootstrap-rules") / "svc",
         service_slug="svc",
+        repository_url=f"https://github.com/{REPOSITORY}",
         platform="aws-lambda",
         database="postgres",
         pulumi_backend="pulumi-cloud",

@@ -48,7 +48,6 @@ _ON_PULL_REQUEST = {"pull_request", "pull_request_target"}
 # What an admin adds with `pulumi config set` before the first `pulumi up` (see the README); the
 # rules run the program with these stand-ins.
 EXAMPLE_ADMIN_CONFIG = {
-    "repository": "example-owner/example-repository",
     "prod_reviewers": ["user:example-reviewer", "team:example-team"],
     "pulumi_access_token": "example-pulumi-access-token",
 }
