@@ -21,6 +21,7 @@ from pulumi_components.deployability.bootstrap import bootstrap_view
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.testing import run_program, stack_config
 
+BOOTSTRAP_RULES = ["workflow-inputs-bootstrapped", "workflow-roles-trusted", "role-session-outlasts-job"]
 CORNERS = {
     "eks-s3": dict(platform="aws-eks", pulumi_backend="s3", database="postgres", sla=99.99),
     "lambda-cloud": dict(platform="aws-lambda", pulumi_backend="pulumi-cloud", database="none", sla=99.9),
@@ -50,9 +51,7 @@ def test_the_bootstrap_passes_the_guardrails_and_serves_every_workflow(corner):
     view = bootstrap_view(repo)
     violations = check_resources(view.resources, Context())
     assert not violations, "\n".join(map(str, violations))
-    findings = check_repository(
-        RepositoryView(repo, {}, view), only=["workflow-inputs-bootstrapped", "workflow-roles-trusted"]
-    )
+    findings = check_repository(RepositoryView(repo, {}, view), only=BOOTSTRAP_RULES)
     assert not findings, "\n".join(map(str, findings))
     types = {r.type for r in view.resources}
     assert ("aws:s3/bucket:Bucket" in types) is (CORNERS[name]["pulumi_backend"] == "s3")

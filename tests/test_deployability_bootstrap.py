@@ -15,7 +15,7 @@ from pulumi_components.deployability import RepositoryView, StackView, check_rep
 from pulumi_components.deployability.bootstrap import bootstrap_view
 from pulumi_components.testing import CapturedResource
 
-RULES = ["workflow-inputs-bootstrapped", "workflow-roles-trusted"]
+RULES = ["workflow-inputs-bootstrapped", "workflow-roles-trusted", "role-session-outlasts-job"]
 REPOSITORY = "acme/svc"  # the repository_url answer, as owner/name
 
 
@@ -145,3 +145,26 @@ def test_a_role_trusting_another_provider_is_caught(repo, view):
 
     found = findings(repo, with_trust(view, "svc-dev-deploy", other), "workflow-roles-trusted")
     assert any("not the bootstrap's GitHub OIDC provider" in f for f in found), found
+
+
+def test_a_job_outliving_its_session_is_caught(repo, view):
+    workflow = repo / ".github" / "workflows" / "restore-test.yml"
+    original = workflow.read_text()
+    try:
+        # The restore test runs up to the RTO plus half an hour (90 min at 99.9): one hour is too short.
+        workflow.write_text("\n".join(line for line in original.splitlines() if "role-duration-seconds" not in line))
+        found = findings(repo, view, "role-session-outlasts-job")
+        assert any("restore-test" in f and "60-min AWS session" in f for f in found), found
+    finally:
+        workflow.write_text(original)
+    short = dataclasses.replace(
+        view,
+        resources=tuple(
+            CapturedResource(r.type, r.name, {**r.inputs, "maxSessionDuration": 3600})
+            if r.type == "aws:iam/role:Role" and r.inputs.get("name") == "svc-restore-test"
+            else r
+            for r in view.resources
+        ),
+    )
+    found = findings(repo, short, "role-session-outlasts-job")
+    assert any("svc-restore-test" in f and "the role allows 3600 s" in f for f in found), found

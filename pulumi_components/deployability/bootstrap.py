@@ -7,7 +7,10 @@ workflows read before their first run.
   trusting GitHub's OIDC provider with audience sts.amazonaws.com and exactly the `sub` the job's
   token carries: `environment:<env>` for a job bound to an environment, `pull_request` for a
   pull-request trigger, `ref:refs/heads/main` for push, schedule and manual runs on main; and no
-  subject that no job needs.
+  subject that no job needs;
+- a job's AWS session lasts as long as the job may run: the session it asks for
+  (`role-duration-seconds`, one hour by default) covers its `timeout-minutes`, and the role allows
+  a session that long (`maxSessionDuration`).
 
 The bootstrap's resources come from `RepositoryView.bootstrap` when the caller ran it, else from
 running `bootstrap/__main__.py` under mocks with EXAMPLE_ADMIN_CONFIG.
@@ -147,15 +150,22 @@ def _claims(document: Mapping[str, Any], job: Mapping[str, Any]) -> set[str]:
     return claims
 
 
-def role_uses(root: Path) -> Iterator[tuple[str, str, str, set[str]]]:
-    """(workflow, job, variable, claims) for every step that assumes a role named by a variable."""
+def role_steps(root: Path) -> Iterator[tuple[str, str, Mapping[str, Any], Mapping[str, Any], str, set[str]]]:
+    """(workflow, job name, job, step inputs, variable, claims) for every step that assumes a role
+    named by a variable."""
     for path, _, document in workflows(root):
         for job_name, job in (document.get("jobs") or {}).items():
             for step in job.get("steps") or []:
-                role = str((step.get("with") or {}).get("role-to-assume") or "")
-                match = _ROLE_VARIABLE.match(role.strip())
+                inputs = step.get("with") or {}
+                match = _ROLE_VARIABLE.match(str(inputs.get("role-to-assume") or "").strip())
                 if match:
-                    yield path, job_name, match.group(1), _claims(document, job)
+                    yield path, job_name, job, inputs, match.group(1), _claims(document, job)
+
+
+def role_uses(root: Path) -> Iterator[tuple[str, str, str, set[str]]]:
+    """(workflow, job, variable, claims) for every step that assumes a role named by a variable."""
+    for path, job_name, _, _, variable, claims in role_steps(root):
+        yield path, job_name, variable, claims
 
 
 def _trusted_subjects(role: Any, providers: set[str]) -> tuple[set[str], list[str]]:
@@ -237,3 +247,37 @@ def _github_provider(view: StackView) -> set[str]:
         for r in view.of_type(OIDC_PROVIDER)
     )
     return {arn} if arn and (created or _ADOPTED_PROVIDER.match(arn)) else set()
+
+
+DEFAULT_SESSION_SECONDS = 3600  # aws-actions/configure-aws-credentials without role-duration-seconds
+DEFAULT_JOB_MINUTES = 360  # GitHub's limit for a job without timeout-minutes
+IAM_DEFAULT_MAX_SESSION = 3600
+
+
+@repository_rule(
+    "role-session-outlasts-job",
+    "A job that assumes a role asks for, and the role allows, a session at least as long as the job may run.",
+)
+def role_session_outlasts_job(repo: RepositoryView):
+    view = _bootstrap(repo)
+    if view is None:
+        return
+    values = {str(r.inputs.get("variableName")): str(r.inputs.get("value") or "") for r in view.of_type(VARIABLE)}
+    roles = {str(r.inputs.get("name") or r.name): r for r in view.of_type(ROLE)}
+    for path, job_name, job, inputs, variable, _ in role_steps(repo.root):
+        minutes = job.get("timeout-minutes", DEFAULT_JOB_MINUTES)
+        if not isinstance(minutes, (int, float)):
+            continue  # an expression; nothing to compare
+        asked = inputs.get("role-duration-seconds", DEFAULT_SESSION_SECONDS)
+        if isinstance(asked, (int, float)) and asked < minutes * 60:
+            yield (
+                f"{path} {job_name}",
+                f"runs up to {minutes} min on a {int(asked) // 60}-min AWS session: set role-duration-seconds",
+            )
+        role = roles.get(values.get(variable, "").rsplit("role/", 1)[-1])
+        allowed = role.inputs.get("maxSessionDuration", IAM_DEFAULT_MAX_SESSION) if role else None
+        if isinstance(asked, (int, float)) and isinstance(allowed, (int, float)) and asked > allowed:
+            yield (
+                f"{ROLE} {role.inputs.get('name')}",
+                f"{path} {job_name} asks for a {int(asked)} s session; the role allows {int(allowed)} s",
+            )

@@ -44,6 +44,7 @@ OBJECT_KEYS = ("environments", "prod_reviewers", "tags")
 RESTORE_TEST_VARIABLE = "AWS_RESTORE_TEST_ROLE"
 PULUMI_TOKEN_SECRET = "PULUMI_ACCESS_TOKEN"
 READ_ONLY = "arn:{partition}:iam::aws:policy/ReadOnlyAccess"
+SESSION_SECONDS = 3600  # what aws-actions/configure-aws-credentials asks for unless told otherwise
 
 config = pulumi.Config()
 values = {key: config.get(key) for key in (*CONFIG_KEYS, "github_oidc_provider_arn") if config.get(key)}
@@ -178,7 +179,7 @@ class EnvironmentAccess(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.from_input(oidc_provider_arn).apply(
                 lambda arn: github_trust(arn, settings.repository, preview_claims())
             ),
-            max_session_duration=3600,
+            max_session_duration=SESSION_SECONDS,
             tags=env_tags,
             opts=child(self),
         )
@@ -210,7 +211,8 @@ class EnvironmentAccess(pulumi.ComponentResource):
                 lambda arn: github_trust(arn, settings.repository, deploy_claims(env))
             ),
             permissions_boundary=self.boundary.arn,
-            max_session_duration=7200,  # the longest deploy job, with its rollout followed
+            # The credentials action's default session; every deploy job's timeout is shorter.
+            max_session_duration=SESSION_SECONDS,
             tags=env_tags,
             opts=child(self),
         )
@@ -296,6 +298,9 @@ def restore_test_role(oidc_provider_arn: pulumi.Input[str], backend: StateBacken
         assume_role_policy=pulumi.Output.from_input(oidc_provider_arn).apply(
             lambda arn: github_trust(arn, settings.repository, (MAIN,))
         ),
+        # A restore may take the RTO (four hours at the lowest tier); the workflow asks for the
+        # job's timeout, up to IAM's maximum of twelve hours.
+        max_session_duration=12 * 3600,
         tags=tags("prod"),
     )
     policy = pulumi.Output.all(caller.account_id, partition.partition, backend.key.arn if backend else None).apply(

@@ -149,6 +149,7 @@ PLATFORM_SERVICES = {
     ),
 }
 DATABASE_SERVICES = ("rds", "ec2")
+GLOBAL_SERVICES = ("route53",)  # IAM, also global, has statements of its own
 
 # The AWS services that assume the roles the stack creates (iam:PassRole is limited to them).
 PASSED_TO = (
@@ -283,16 +284,27 @@ def deploy_policy(scope: Scope) -> str:
     return _document(_deploy_statements(scope))
 
 
+def _actions(scope: Scope, *, regional: bool) -> list[str]:
+    chosen = [svc for svc in services(scope.platform, scope.database) if (svc not in GLOBAL_SERVICES) is regional]
+    return sorted({f"{svc}:{verb}" for svc in chosen for verb in SERVICE_ACTIONS[svc]})
+
+
 def _deploy_statements(scope: Scope) -> list[dict]:
-    regional = [f"{svc}:{verb}" for svc in services(scope.platform, scope.database) for verb in SERVICE_ACTIONS[svc]]
     iam_prefix = f"arn:{scope.partition}:iam::{scope.account_id}"
     statements = [
         {
             "Sid": "ServiceResources",
             "Effect": "Allow",
-            "Action": sorted(set(regional)),
+            "Action": _actions(scope, regional=True),
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:RequestedRegion": list(scope.regions)}},
+        },
+        {
+            # Route 53 is global: its calls are not made in the stack's region.
+            "Sid": "GlobalServiceResources",
+            "Effect": "Allow",
+            "Action": _actions(scope, regional=False),
+            "Resource": "*",
         },
         {
             "Sid": "ServiceKeys",
@@ -402,7 +414,7 @@ def _deploy_statements(scope: Scope) -> list[dict]:
         },
         {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
     ]
-    return statements + state_statements(scope, write=True)
+    return [s for s in statements if s["Action"]] + state_statements(scope, write=True)
 
 
 def deploy_boundary(
@@ -412,11 +424,11 @@ def deploy_boundary(
     and resources, coarser), and never what would let it raise that ceiling, act as someone else or
     change what the bootstrap owns. A managed policy, so it stays under IAM's 6,144 characters."""
     iam = f"arn:{scope.partition}:iam::{scope.account_id}"
-    regional = [f"{svc}:{verb}" for svc in services(scope.platform, scope.database) for verb in SERVICE_ACTIONS[svc]]
     allow = [
         {
             "Effect": "Allow",
-            "Action": sorted(set(regional))
+            "Action": _actions(scope, regional=True)
+            + _actions(scope, regional=False)
             + [f"kms:{verb}" for verb in KEY_USE + KEY_CHANGE]
             + ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
             "Resource": "*",
