@@ -18,6 +18,7 @@ from conftest import render
 from pulumi_components import identity
 from pulumi_components.deployability import RepositoryView, check_repository
 from pulumi_components.deployability.bootstrap import bootstrap_view
+from pulumi_components.deployability.rules_common import as_list
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.testing import run_program, stack_config
 
@@ -99,6 +100,9 @@ def test_the_deploy_role_may_do_what_the_service_stack_does(corner):
                 assert policy in access.ATTACHABLE_AWS_POLICIES, policy
             if resource.type == "aws:iam/role:Role":
                 assert resource.name.startswith(f"svc-{stack}-"), resource.name
+                for statement in json.loads(resource.inputs["assumeRolePolicy"])["Statement"]:
+                    for principal in as_list(statement["Principal"].get("Service")):
+                        assert principal in access.PASSED_TO, f"{resource.name} is passed to {principal}"
 
 
 # pulumi-aws modules whose IAM service prefix differs from the module name.

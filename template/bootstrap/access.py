@@ -37,8 +37,8 @@ ATTACHABLE_AWS_POLICIES = (
     "service-role/AmazonRDSEnhancedMonitoringRole",
 )
 
-# Verbs that create, change, read the configuration of, tag and delete resources. Data-plane verbs
-# (reading objects, secrets' values, invoking) are not among them.
+# Verbs that create, change, read the configuration of, tag and delete resources. No invoking, and
+# no reading of objects, messages or secret values (those services list their verbs instead).
 LIFECYCLE = ("Create*", "Delete*", "Describe*", "Get*", "List*", "Update*", "Put*", "Tag*", "Untag*")
 
 # The IAM service prefixes behind each pulumi-aws module the service program uses, with the verbs
@@ -72,7 +72,8 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "TagResource",
         "UntagResource",
     ),
-    "logs": LIFECYCLE + ("AssociateKmsKey", "DisassociateKmsKey"),
+    # Not Get*: GetLogEvents reads the logs. The HTTP API's access logs need the log-delivery verbs.
+    "logs": tuple(v for v in LIFECYCLE if v != "Get*") + ("GetLogDelivery", "AssociateKmsKey", "DisassociateKmsKey"),
     "rds": LIFECYCLE + ("Modify*", "Add*", "Remove*", "Promote*"),
     "lambda": LIFECYCLE + ("Publish*", "AddPermission", "RemovePermission"),
     "apigateway": ("GET", "POST", "PUT", "PATCH", "DELETE", "TagResource", "UntagResource"),
@@ -160,6 +161,7 @@ PASSED_TO = (
     "monitoring.rds.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
     "apigateway.amazonaws.com",
+    "chatbot.amazonaws.com",
 )
 
 
