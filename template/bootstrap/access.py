@@ -229,11 +229,21 @@ def services(platform: str, database: bool) -> tuple[str, ...]:
 
 
 def state_statements(scope: Scope, *, write: bool) -> list[dict]:
-    """Read (and lock, or write) the Pulumi state in the bucket; decrypt the stacks' secrets."""
+    """Read every stack's state (stack references), lock this environment's stack, and with `write`
+    write its state, history and backups (the DIY backend's layout under `.pulumi/`, project
+    `<service>`); decrypt the stacks' secrets. Another environment's state stays out of reach."""
     if not scope.state_bucket or not scope.secrets_key_arn:
         return []
     bucket = f"arn:{scope.partition}:s3:::{scope.state_bucket}"
-    objects = [f"{bucket}/*"] if write else [f"{bucket}/.pulumi/locks/*"]
+    stack = f"{scope.service}/{scope.env}"
+    # Locks live under .pulumi/locks/<fully qualified stack name>/, "organization/<project>/<stack>".
+    objects = [f"{bucket}/.pulumi/locks/*{stack}/*"]
+    if write:
+        objects += [
+            f"{bucket}/.pulumi/stacks/{stack}.json*",
+            f"{bucket}/.pulumi/history/{stack}/*",
+            f"{bucket}/.pulumi/backups/{stack}/*",
+        ]
     return [
         {
             "Sid": "StateList",

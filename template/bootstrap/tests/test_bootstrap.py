@@ -157,7 +157,19 @@ def test_the_preview_role_writes_nothing_but_the_state_lock():
             writes = [a for a in actions if not a.split(":")[1].startswith(reads)]
             if statement["Effect"] == "Allow" and writes:
                 assert writes == ["s3:PutObject", "s3:DeleteObject"], writes
-                assert all(r.endswith("/.pulumi/locks/*") for r in statement["Resource"]), statement
+                assert all("/.pulumi/locks/*" in r for r in statement["Resource"]), statement
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_deploy_role_writes_only_its_own_environments_state(env):
+    policies = {p.name: p for p in of_type("aws:iam/rolePolicy:RolePolicy")}
+    statements = json.loads(policies[f"{identity.deploy_role_name(SERVICE, env)}-deploy"].inputs["policy"])["Statement"]
+    writes = [s for s in statements if s.get("Sid") == "StateWrite"]
+    if CONFIG[f"{PROJECT}:pulumi_backend"] != "s3":
+        assert not writes, "Pulumi Cloud keeps the state"
+        return
+    (write,) = writes
+    assert all(f"{SERVICE}/{env}" in resource for resource in write["Resource"]), write["Resource"]
 
 
 def test_managed_policies_fit_iam_size_limits():
