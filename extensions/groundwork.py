@@ -43,6 +43,20 @@ def _load_model() -> Any:
 model = _load_model()
 
 
+def _load_identity() -> Any:
+    """pulumi_components/identity.py: the names the workflows share with the programs."""
+    path = MODEL_DIR.parent / "identity.py"
+    spec = importlib.util.spec_from_file_location(
+        "groundwork_identity_" + hashlib.sha256(str(path).encode()).hexdigest()[:12], path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+identity = _load_identity()
+
+
 class _IndentDumper(yaml.SafeDumper):
     """Indent block sequences under their key, as hand-written YAML does."""
 
@@ -141,6 +155,7 @@ class GroundworkExtension(Extension):
             loki_rules=_of_plan("prometheus_rules", "loki_rule_file"),
             promtool_tests=_of_plan("promtool_tests", "test_files"),
             alertmanager_config=_of_plan("alertmanager", "alertmanager_config"),
+            oncall_routing=_of_plan("alertmanager", "oncall_routing"),
             grafana_dashboards=_of_plan("dashboards", "dashboards"),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
@@ -151,7 +166,9 @@ class GroundworkExtension(Extension):
             github_repository=answers.github_repository,
             latency_error=answers.latency_error,
             dr_region_error=answers.dr_region_error,
+            domain_error=answers.domain_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
+            image_repository_name=identity.image_repository_name,
         )
         environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)

@@ -10,17 +10,23 @@ their modules.
 
 from ._base import ComponentArgsError
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
+from .edge_protection import EdgeProtection, EdgeProtectionArgs
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
 from .network import Network, NetworkArgs
-from .postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from .postgres_database import DatabaseRestore, PostgresDatabase, PostgresDatabaseArgs
 from .preflight import preflight
-from .serverless_function import ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs
+from .serverless_function import ApiDomain, ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
 
 __all__ = [
+    "ApiDomain",
     "ComponentArgsError",
     "ContainerRegistry",
     "ContainerRegistryArgs",
+    "DatabaseRestore",
+    "EdgeProtection",
+    "EdgeProtectionArgs",
     "KubernetesCluster",
     "KubernetesClusterArgs",
     "LambdaDeployment",
@@ -29,6 +35,8 @@ __all__ = [
     "NetworkArgs",
     "PostgresDatabase",
     "PostgresDatabaseArgs",
+    "PublicEndpoint",
+    "PublicEndpointArgs",
     "ServerlessFunction",
     "ServerlessFunctionArgs",
     "VpcPlacement",

@@ -39,5 +39,8 @@ CHARTS: dict[str, Chart] = {
         Chart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", "kube-system"),
         Chart("external-secrets", "2.9.0", "https://charts.external-secrets.io", "external-secrets"),
         Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server", "kube-system"),
+        # Chart 9.59.0 ships the 1.35 image; `kubernetes_cluster.CLUSTER_AUTOSCALER_IMAGE_TAGS` sets
+        # the one matching the cluster's minor.
+        Chart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "kube-system"),
     )
 }

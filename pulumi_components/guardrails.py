@@ -189,6 +189,14 @@ STAGE = "aws:apigatewayv2/stage:Stage"
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 NAT = "aws:ec2/natGateway:NatGateway"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+API_DOMAIN = "aws:apigatewayv2/domainName:DomainName"
+PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+S3_ENCRYPTION = ("AES256", "aws:kms", "aws:kms:dsse")
 
 
 def kms_rotation(p, ctx):
@@ -435,6 +443,42 @@ def lambda_reserved_concurrency(p, ctx):
         yield "reserved concurrency must be set so one function cannot starve the account (or be starved)"
 
 
+def s3_public_access_blocked(p, ctx):
+    off = [flag for flag in PUBLIC_ACCESS_FLAGS if not _true(p.get(flag))]
+    if off:
+        yield f"public access block must turn on every setting; off: {', '.join(off)}"
+
+
+def s3_encrypted(p, ctx):
+    rules = [r for r in _items(p.get("rules")) if isinstance(r, Mapping)]
+    algorithms = [_get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules]
+    if not algorithms or any(a not in (*S3_ENCRYPTION, UNKNOWN) for a in algorithms):
+        yield f"default encryption must be one of {', '.join(S3_ENCRYPTION)}; got {algorithms or 'none'}"
+
+
+def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    condition = _get(statement, "Condition", "Bool") or {}
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
+
+
+def s3_tls_only(p, ctx):
+    if p.get("policy") == UNKNOWN:
+        return
+    if not any(_denies_insecure_transport(s) for s in _policy_statements(p.get("policy"))):
+        yield "bucket policy must deny every request without TLS (aws:SecureTransport false)"
+
+
+def acm_dns_validation(p, ctx):
+    if p.get("validationMethod") not in ("DNS", UNKNOWN) and not _set(p.get("certificateAuthorityArn")):
+        yield "public certificates must be validated through DNS, renewed without anyone answering an e-mail"
+
+
+def api_domain_tls(p, ctx):
+    policy = _get(p, "domainNameConfiguration", "securityPolicy")
+    if policy not in ("TLS_1_2", UNKNOWN) and not str(policy).startswith("SecurityPolicy_TLS13"):
+        yield f"custom domains must require TLS 1.2 or later (securityPolicy TLS_1_2); got {policy!r}"
+
+
 RULES: tuple[Rule, ...] = (
     # Encryption at rest
     Rule("kms-key-rotation", "security", "Customer-managed KMS keys rotate yearly.", (KMS_KEY,), kms_rotation),
@@ -462,6 +506,13 @@ RULES: tuple[Rule, ...] = (
         eks_secrets_encrypted,
     ),
     Rule(
+        "s3-encrypted",
+        "security",
+        "S3 buckets declare default encryption (SSE-S3 where the writer supports nothing else, else KMS).",
+        (BUCKET_ENCRYPTION,),
+        s3_encrypted,
+    ),
+    Rule(
         "lambda-environment-encrypted",
         "security",
         "Function environment variables are encrypted with KMS.",
@@ -482,6 +533,13 @@ RULES: tuple[Rule, ...] = (
         "Databases are not publicly accessible and sit in isolated subnets.",
         (RDS,),
         rds_private,
+    ),
+    Rule(
+        "s3-public-access-blocked",
+        "security",
+        "S3 public access blocks turn on all four settings.",
+        (BUCKET_PUBLIC_ACCESS,),
+        s3_public_access_blocked,
     ),
     Rule("subnet-no-public-ip", "security", "No subnet hands out public IPs.", (SUBNET,), subnet_no_public_ip),
     Rule(
@@ -504,6 +562,28 @@ RULES: tuple[Rule, ...] = (
         "The VPC's default security group has no rules.",
         (DEFAULT_SG,),
         default_sg_closed,
+    ),
+    # Encryption in transit
+    Rule(
+        "s3-tls-only",
+        "security",
+        "S3 bucket policies deny every request made without TLS.",
+        (BUCKET_POLICY,),
+        s3_tls_only,
+    ),
+    Rule(
+        "acm-dns-validation",
+        "security",
+        "Public certificates are DNS-validated, so ACM renews them unattended.",
+        (CERTIFICATE,),
+        acm_dns_validation,
+    ),
+    Rule(
+        "api-domain-tls",
+        "security",
+        "API custom domains require TLS 1.2 or later.",
+        (API_DOMAIN,),
+        api_domain_tls,
     ),
     # Identity
     Rule(
@@ -700,8 +780,27 @@ def cross_region_replica(resources, ctx):
         yield f"tier {ctx.tier.name} needs a cross-region read replica of the database"
 
 
+def bucket_baseline(resources, ctx):
+    """Counted, not matched by name: a new bucket's name is unknown during preview."""
+    buckets = sum(r.type == BUCKET for r in resources)
+    present = {
+        "public access blocks": sum(r.type == BUCKET_PUBLIC_ACCESS for r in resources),
+        "default encryption configurations": sum(r.type == BUCKET_ENCRYPTION for r in resources),
+        "bucket policies": sum(r.type == BUCKET_POLICY for r in resources),
+    }
+    for kind, count in present.items():
+        if count < buckets:
+            yield f"{buckets} S3 buckets but {count} {kind}: each bucket needs one"
+
+
 STACK_RULES: tuple[StackRule, ...] = (
     StackRule("vpc-flow-logs", "security", "Every VPC logs all traffic.", flow_logs),
+    StackRule(
+        "s3-bucket-baseline",
+        "security",
+        "Every S3 bucket has a public access block, default encryption and a (TLS-only) bucket policy.",
+        bucket_baseline,
+    ),
     StackRule(
         "nat-gateway-per-az",
         "reliability",

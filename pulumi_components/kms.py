@@ -68,3 +68,22 @@ def kms_key(
         f"{name}-alias", name=f"alias/{name}", target_key_id=key.key_id, opts=child(parent, provider=provider)
     )
     return key
+
+
+def secret_decrypt_statement(key_arns: Sequence[str], secret_arns: Sequence[str], region: str) -> dict:
+    """The IAM statement a reader of Secrets Manager secrets needs when they are encrypted with
+    customer-managed keys: GetSecretValue makes Secrets Manager call kms:Decrypt as the caller.
+    Narrowed as the Secrets Manager guide documents: only through Secrets Manager in `region`,
+    and only for these secrets (each secret's ARN is its encryption context)."""
+    return {
+        "Sid": "DecryptSecrets",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": list(key_arns),
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                "kms:EncryptionContext:SecretARN": list(secret_arns),
+            }
+        },
+    }

@@ -3,16 +3,21 @@
 Where EKS (and Pulumi's `eks` package) defaults are weak this component
 decides otherwise: the API endpoint is private unless CIDRs are named; secrets
 are envelope-encrypted with a rotating KMS key; every control-plane log type
-is on; authentication uses access entries only; nodes require IMDSv2 with a
-hop limit of 1 (pods get AWS credentials through IRSA, never from the node)
-and boot from encrypted volumes. The core add-ons are pinned per Kubernetes
-version so an upgrade is a reviewed change.
+is on; authentication uses access entries only, one per principal this
+program names (the deploy role, the preview role, the people in
+`cluster_admins`); nodes require IMDSv2 with a hop limit of 1 (pods get AWS
+credentials through IRSA, never from the node) and boot from encrypted
+volumes. The core add-ons are pinned per Kubernetes version so an upgrade is a
+reviewed change; the VPC CNI enforces NetworkPolicies; persistent volumes are
+encrypted with the cluster's own key; the Cluster Autoscaler's IAM role is
+created here, next to the node group it scales.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,8 +36,9 @@ from ._base import (
     type_token,
     web_identity_trust,
 )
+from .identity import role_arn
 from .kms import kms_key
-from .reliability.plan import ClusterPlan
+from .reliability.plan import ClusterPlan, RolloutPlan, WorkloadPlan
 
 # EKS add-on versions per Kubernetes version, pinned; `aws eks describe-addon-versions
 # --kubernetes-version <v> --addon-name <name>` lists newer builds.
@@ -50,6 +56,19 @@ ADDON_VERSIONS: dict[str, dict[str, str]] = {
         "aws-ebs-csi-driver": "v1.54.0-eksbuild.1",
     },
 }
+# The Cluster Autoscaler image per Kubernetes minor: upstream releases one line per minor and
+# supports only the matching one (kubernetes/autoscaler, cluster-autoscaler-<version> tags).
+CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {"1.34": "v1.34.5", "1.33": "v1.33.6"}
+CLUSTER_AUTOSCALER_ACCOUNT = "cluster-autoscaler"  # kube-system/<this> assumes the autoscaler's role
+# The VPC CNI enforces NetworkPolicies from this release on (EKS user guide, "Restrict Pod network
+# traffic with Kubernetes network policies": VPC CNI 1.14 or later, Linux kernel 5.10+ (AL2023: 6.1)).
+NETWORK_POLICY_MIN_VPC_CNI = (1, 14)
+# EKS access policies (`aws eks list-access-policies`).
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# View of every object, Secrets included: Helm keeps its releases in Secrets, and `pulumi preview
+# --refresh` reads each object the stack manages. AmazonEKSViewPolicy excludes Secrets.
+PREVIEW_POLICY = "AmazonEKSAdminViewPolicy"
+_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
 # Instance families a managed node group may use; Graviton families end in "g".
@@ -84,10 +103,113 @@ NODE_FAMILIES = (
 )
 NODE_SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
 _INSTANCE_TYPE = re.compile(r"^([a-z0-9]+)\.([a-z0-9]+)$")
+# vCPUs of each size; `medium` is 2 in the burstable t families and 1 in the others (counted as 1).
+SIZE_VCPUS = {
+    "medium": 1,
+    "large": 2,
+    "xlarge": 4,
+    "2xlarge": 8,
+    "4xlarge": 16,
+    "8xlarge": 32,
+    "12xlarge": 48,
+    "16xlarge": 64,
+    "24xlarge": 96,
+}
+# The share of each node's CPU left to the service's pods: the rest is the kubelet's reservation,
+# the DaemonSets (CNI, kube-proxy, EBS CSI, node exporter, log agent) and the platform's pods.
+SERVICE_CPU_SHARE = 0.5
 
 
 def _arm(instance_type: str) -> bool:
     return instance_type.split(".")[0].endswith("g")
+
+
+def vpc_cni_version(version: str) -> tuple[int, int]:
+    """(major, minor) of an add-on version such as `v1.20.4-eksbuild.1`."""
+    match = re.match(r"^v(\d+)\.(\d+)\.", version)
+    if not match:
+        raise ComponentArgsError(f"vpc-cni add-on version {version!r} is not of the form v<major>.<minor>.<patch>")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def peak_service_pods(workload: WorkloadPlan, rollout: RolloutPlan) -> int:
+    """The most pods of the service at once: the HPA at its maximum during a release. Blue-green
+    runs a full preview beside the active pods; rolling and canary surge by max_surge_percent."""
+    if rollout.strategy == "blue-green":
+        return 2 * workload.replicas_max
+    return workload.replicas_max + math.ceil(workload.replicas_max * rollout.max_surge_percent / 100)
+
+
+def check_node_capacity(cluster: ClusterPlan, workload: WorkloadPlan, rollout: RolloutPlan) -> None:
+    """The service's peak fits in node_max nodes (CPU requests; the Cluster Autoscaler adds nodes
+    up to node_max and no further)."""
+    vcpus = min(SIZE_VCPUS.get(t.split(".")[-1], 0) for t in cluster.node_instance_types)
+    room = int(cluster.node_max * vcpus * 1000 * SERVICE_CPU_SHARE)
+    pods = peak_service_pods(workload, rollout)
+    wanted = pods * _millicores(workload.cpu_request)
+    require(
+        wanted <= room,
+        f"cluster.node_max: {cluster.node_max} nodes of {', '.join(cluster.node_instance_types)} leave {room}m CPU "
+        f"to the service, and its peak ({pods} pods of {workload.cpu_request} during a {rollout.strategy} release "
+        f"at the HPA maximum) requests {wanted}m; raise node_max or choose larger nodes",
+    )
+
+
+@dataclass
+class ClusterAccess:
+    """Who may use the cluster's API, each through its own access entry.
+
+    The pipelines' roles are named by `identity` (the bootstrap program creates them); people are
+    IAM role or user ARNs from stack config (`<service>:cluster_admins`)."""
+
+    deploy_role: str  # role name: `pulumi up` in deploy and rollback; cluster admin
+    preview_role: str  # role name: `pulumi preview` and drift detection; view only
+    admins: Sequence[str] = ()  # ARNs of people's roles or users; cluster admin
+
+    def validate(self) -> None:
+        require(
+            bool(self.deploy_role) and bool(self.preview_role), "access: deploy and preview role names are required"
+        )
+        require(
+            isinstance(self.admins, (list, tuple)),
+            f"cluster_admins must be a list of IAM role or user ARNs; got {self.admins!r}",
+        )
+        for arn in self.admins:
+            require(
+                isinstance(arn, str) and bool(_PRINCIPAL.match(arn)),
+                f"cluster_admins: {arn!r} is not an IAM role or user ARN "
+                "(arn:aws:iam::<account>:role/<name> or arn:aws:iam::<account>:user/<name>)",
+            )
+            require(
+                arn.split(":", 5)[5] not in (f"role/{self.deploy_role}", f"role/{self.preview_role}"),
+                f"cluster_admins: {arn} is a pipeline role; it already has its access entry",
+            )
+        keys = [key for key, *_ in self.entries()]
+        require(len(set(keys)) == len(keys), "cluster_admins: two principals share a name; list each person once")
+
+    def entries(self) -> list[tuple[str, str | None, str, str]]:
+        """(key, role name, ARN (for people), access policy) of every access entry."""
+        grants: list[tuple[str, str | None, str, str]] = [
+            ("deploy", self.deploy_role, "", CLUSTER_ADMIN_POLICY),
+            ("preview", self.preview_role, "", PREVIEW_POLICY),
+        ]
+        for arn in self.admins:
+            kind, _, principal = arn.split(":", 5)[5].partition("/")
+            key = re.sub(r"[^A-Za-z0-9-]", "-", principal.rsplit("/", 1)[-1])
+            grants.append((f"admin-{kind}-{key}", None, arn, CLUSTER_ADMIN_POLICY))
+        return grants
+
+
+@dataclass(frozen=True)
+class NodeAutoscaling:
+    """What the Cluster Autoscaler's chart needs from the cluster: its IRSA role and image tag."""
+
+    role_arn: pulumi.Input[str]
+    image_tag: str
 
 
 @dataclass
@@ -98,14 +220,21 @@ class KubernetesClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     log_retention_days: int
+    access: ClusterAccess | None = None  # required to build the cluster; preflight checks the plan alone
     tags: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         plan = self.plan
+        if self.access is not None:
+            self.access.validate()
         require(
-            plan.kubernetes_version in ADDON_VERSIONS,
+            plan.kubernetes_version in ADDON_VERSIONS and plan.kubernetes_version in CLUSTER_AUTOSCALER_IMAGE_TAGS,
             f"cluster.kubernetes_version: {plan.kubernetes_version!r} has no pinned add-ons; "
             f"accepted: {', '.join(sorted(ADDON_VERSIONS))}",
+        )
+        require(
+            vpc_cni_version(ADDON_VERSIONS[plan.kubernetes_version]["vpc-cni"]) >= NETWORK_POLICY_MIN_VPC_CNI,
+            "vpc-cni add-on must be 1.14 or later to enforce NetworkPolicies",
         )
         require(bool(plan.node_instance_types), "cluster.node_instance_types must name at least one instance type")
         for instance_type in plan.node_instance_types:
@@ -150,9 +279,12 @@ class KubernetesCluster(pulumi.ComponentResource):
     node_role: aws.iam.Role
     workload_security_group: aws.ec2.SecurityGroup
     node_group: aws.eks.NodeGroup
+    volume_key: aws.kms.Key  # encrypts persistent volumes (the default StorageClass names it)
+    autoscaling: NodeAutoscaling | None  # None when the plan fixes the node count
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
+        require(args.access is not None, "access: name the deploy and preview roles (and cluster_admins)")
         super().__init__(type_token("KubernetesCluster"), name, None, opts)
         self._name, self._args = name, args
         plan, tags = args.plan, args.tags
@@ -192,13 +324,20 @@ class KubernetesCluster(pulumi.ComponentResource):
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # Whoever creates the cluster (the deploy role) administers it through an access entry.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # No implicit entry for the creator: every principal has an explicit one below. The
+                # creator is usually the deploy role, and EKS refuses a second entry for a principal
+                # that already has one (ResourceInUseException); an implicit entry would also belong
+                # to whoever ran the first `pulumi up`, which this program cannot name or revoke.
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=plan.deletion_protection,
             tags=merge_tags(tags, Name=args.name),
-            opts=child(self, depends_on=[log_group]),
+            # EKS fixes the creator's entry at creation: changing it would replace a running cluster,
+            # so a cluster created before explicit entries keeps its own (CHANGELOG says how to adopt it).
+            opts=child(
+                self, depends_on=[log_group], ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]
+            ),
         )
         self.cluster_name = self.cluster.name
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
@@ -229,10 +368,18 @@ class KubernetesCluster(pulumi.ComponentResource):
             opts=child(self),
         )
 
+        self.access_entries = self._access_entries(name, args.access)
+        self.volume_key = kms_key(
+            f"{args.name}-volumes",
+            description=f"Encrypts the persistent volumes of {args.name}",
+            parent=self,
+            tags=tags,
+        )
         addons = self._addons_before_nodes(name, args)
         self.node_role = self._node_role(name, args)
         self.node_group = self._node_group(name, args, addons)
         self._addons_after_nodes(name, args)
+        self.autoscaling = self._autoscaling(args) if plan.node_max > plan.node_min else None
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data).apply(
                 lambda a: kubeconfig(a[0], a[1], a[2], args.region)
@@ -246,6 +393,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc_provider.arn,
                 "node_role_arn": self.node_role.arn,
                 "workload_security_group_id": self.workload_security_group.id,
+                "volume_key_arn": self.volume_key.arn,
             }
         )
 
@@ -275,6 +423,49 @@ class KubernetesCluster(pulumi.ComponentResource):
         if policy is not None:
             aws.iam.RolePolicy(f"{self._name}-{role_name}-inline", role=role.id, policy=policy, opts=child(self))
         return role
+
+    def _access_entries(self, name: str, access: ClusterAccess) -> list[aws.eks.AccessPolicyAssociation]:
+        """One access entry per principal, each with one cluster-wide access policy. The deploy role
+        installs cluster-scoped objects (CRDs, ClusterRoles, webhooks, the StorageClass), so a
+        namespace-scoped policy cannot deploy this stack."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        associations = []
+        for key, role_name, arn, policy in access.entries():
+            principal = (
+                pulumi.Output.all(account, partition).apply(lambda a, r=role_name: role_arn(a[0], r, a[1]))
+                if role_name
+                else arn
+            )
+            entry = aws.eks.AccessEntry(
+                f"{name}-access-{key}",
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags=self._args.tags,
+                opts=child(self),
+            )
+            associations.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-access-{key}",
+                    cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=partition.apply(lambda p, n=policy: f"arn:{p}:eks::aws:cluster-access-policy/{n}"),
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=child(self),
+                )
+            )
+        return associations
+
+    def _autoscaling(self, args: KubernetesClusterArgs) -> NodeAutoscaling:
+        role = self.irsa_role(
+            "cluster-autoscaler",
+            namespace="kube-system",
+            service_account=CLUSTER_AUTOSCALER_ACCOUNT,
+            policy=cluster_autoscaler_policy(args.name),
+        )
+        return NodeAutoscaling(role_arn=role.arn, image_tag=CLUSTER_AUTOSCALER_IMAGE_TAGS[args.plan.kubernetes_version])
 
     def _cluster_role(self, name: str, args: KubernetesClusterArgs) -> aws.iam.Role:
         role = aws.iam.Role(
@@ -353,7 +544,14 @@ class KubernetesCluster(pulumi.ComponentResource):
             managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
         )
         return [
-            self._addon(name, "vpc-cni", service_account_role_arn=cni_role.arn, opts=child(self)),
+            self._addon(
+                name,
+                "vpc-cni",
+                service_account_role_arn=cni_role.arn,
+                # The network policy agent: without it NetworkPolicies are accepted and not enforced.
+                configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+                opts=child(self),
+            ),
             self._addon(name, "kube-proxy", opts=child(self)),
         ]
 
@@ -366,6 +564,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             namespace="kube-system",
             service_account="ebs-csi-controller-sa",
             managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            policy=self.volume_key.arn.apply(ebs_csi_key_policy),
         )
         self._addon(name, "aws-ebs-csi-driver", service_account_role_arn=ebs_role.arn, opts=after)
 
@@ -430,6 +629,64 @@ class KubernetesCluster(pulumi.ComponentResource):
             # The autoscaler owns the current size once the group exists.
             opts=child(self, depends_on=addons, ignore_changes=["scalingConfig.desiredSize"]),
         )
+
+
+def ebs_csi_key_policy(key_arn: str) -> str:
+    """What the EBS CSI driver needs to create and attach volumes encrypted with `key_arn`
+    (aws-ebs-csi-driver docs/install.md, "Set up driver permissions", KMS policy): grants for
+    EC2 to use the key on the volume's behalf, and the data-key operations. The key's policy
+    delegates to IAM (`kms.kms_key`), so this policy is what lets the driver use the key."""
+    return policy_json(
+        [
+            {
+                "Sid": "GrantsForVolumes",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+            {
+                "Sid": "UseKey",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": key_arn,
+            },
+        ]
+    )
+
+
+def cluster_autoscaler_policy(cluster_name: str) -> str:
+    """The Cluster Autoscaler's policy for auto-discovery (kubernetes/autoscaler,
+    cluster-autoscaler/cloudprovider/aws/README.md, "Full Cluster Autoscaler Features Policy"),
+    with the scaling actions limited by tag as it recommends: EKS tags the Auto Scaling group of
+    every managed node group `k8s.io/cluster-autoscaler/<cluster>: owned`."""
+    return policy_json(
+        [
+            {
+                "Sid": "Discover",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                    "eks:DescribeNodegroup",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ScaleOwnNodeGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+            },
+        ]
+    )
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

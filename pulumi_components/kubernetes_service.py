@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ._base import child, merge_tags, policy_json, require, type_token, web_identity_trust
+from .kms import secret_decrypt_statement
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
@@ -46,18 +47,38 @@ PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz", "metrics": "/metr
 ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 ROLLOUT_HASH_METRIC_LABEL = ROLLOUT_HASH_LABEL.replace("-", "_")
 STRATEGIES = ("rolling", "canary", "blue-green")
+DATABASE_ANNOTATION = "groundwork.dev/database"
+# The listener's TLS policy: TLS 1.3 and 1.2 with forward-secret ciphers only and hybrid
+# post-quantum key exchange; AWS's recommended policy for new HTTPS listeners.
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 
 
 @dataclass
 class DatabaseConnection:
     """Where the service's PostgreSQL is and the Secrets Manager secret holding its
-    `username` and `password` (for example the RDS-managed master user secret)."""
+    `username` and `password` (for example the RDS-managed master user secret), with the
+    customer-managed key that secret is encrypted with (None: the AWS-managed
+    `aws/secretsmanager` key, which every role of the account may use)."""
 
     host: pulumi.Input[str]
     secret_arn: pulumi.Input[str]
+    secret_key_arn: pulumi.Input[str] | None
     name: str = "app"
     port: int = POSTGRES_PORT
     cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
+
+
+@dataclass
+class PublicIngress:
+    """How the internet reaches the service through the ALB the controller creates: the name it
+    serves, its issued certificate, the web ACL in front and where the ALB writes its access logs
+    (see PublicEndpoint and EdgeProtection)."""
+
+    hostname: str
+    certificate_arn: pulumi.Input[str]
+    web_acl_arn: pulumi.Input[str]
+    access_log_bucket: pulumi.Input[str]
+    access_log_prefix: str
 
 
 @dataclass
@@ -69,10 +90,12 @@ class KubernetesServiceArgs:
     oidc_provider_arn: pulumi.Input[str]  # the cluster's IAM OIDC provider (IRSA)
     oidc_issuer: pulumi.Input[str]  # its issuer URL, with or without https://
     ingress_cidrs: Sequence[str]  # where the ALB's targets are reached from: the VPC
+    edge: PublicIngress  # HTTPS only, behind a web ACL, access-logged
     config: Mapping[str, str] = field(default_factory=dict)  # ConfigMap -> environment
     secret_arns: Sequence[pulumi.Input[str]] = ()  # Secrets Manager secrets -> environment
+    # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
+    secret_key_arns: Sequence[pulumi.Input[str]] = ()
     database: DatabaseConnection | None = None
-    certificate_arn: str = ""  # ACM certificate: serve HTTPS and redirect HTTP to it
     prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
     monitoring_namespace: str = "monitoring"
     service_monitor_labels: Mapping[str, str] = field(default_factory=lambda: {"release": "kube-prometheus-stack"})
@@ -109,6 +132,11 @@ class KubernetesServiceArgs:
             f"rollout.max_error_ratio must be between 0 and 1; got {rollout.max_error_ratio}",
         )
         require(bool(self.ingress_cidrs), "ingress_cidrs: name the VPC CIDR the load balancer reaches the pods from")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
+        require(bool(self.edge.hostname), "edge.hostname: name the host the Ingress serves")
 
 
 class KubernetesService(pulumi.ComponentResource):
@@ -162,8 +190,9 @@ class KubernetesService(pulumi.ComponentResource):
         self._autoscaling()
         self._network_policies()
         self._service_monitor()
-        self.hostname = self.ingress.status.apply(_ingress_hostname)
-        self.url = pulumi.Output.concat("https://" if args.certificate_arn else "http://", self.hostname)
+        # The ALB's own DNS name, which the hostname's record aliases; clients use `url`.
+        self.load_balancer_hostname = self.ingress.status.apply(_ingress_hostname)
+        self.url = f"https://{args.edge.hostname}"
         self.register_outputs(
             {
                 "namespace": args.name,
@@ -199,20 +228,15 @@ class KubernetesService(pulumi.ComponentResource):
             opts=child(self),
         )
         secrets = [*args.secret_arns, *([args.database.secret_arn] if args.database else [])]
+        keys = [*args.secret_key_arns, *([args.database.secret_key_arn] if args.database else [])]
         if secrets:
+            # External Secrets reads with this role (SecretStore below); Secrets Manager then
+            # decrypts with the caller's permission on each secret's key.
             aws.iam.RolePolicy(
                 f"{self._name}-irsa-secrets",
                 role=role.id,
-                policy=pulumi.Output.all(*secrets).apply(
-                    lambda arns: policy_json(
-                        [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                                "Resource": list(arns),
-                            }
-                        ]
-                    )
+                policy=pulumi.Output.all(pulumi.Output.all(*secrets), pulumi.Output.all(*keys)).apply(
+                    lambda a: _secret_reader_policy(a[0], [key for key in a[1] if key], args.region)
                 ),
                 opts=child(self),
             )
@@ -268,6 +292,14 @@ class KubernetesService(pulumi.ComponentResource):
             ],
             "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
         }
+
+    def _database_annotation(self) -> dict[str, Any]:
+        """The database's host on the pod template: pointing the service at another instance (a
+        restore) rolls the pods through the release strategy, so no connection pool keeps writing
+        to the old one."""
+        if not self._args.database:
+            return {}
+        return {"annotations": {DATABASE_ANNOTATION: self._args.database.host}}
 
     def _external_secret(self, target: str, store: pulumi.Resource, source: Any) -> None:
         spec = pulumi.Output.from_input(source).apply(
@@ -329,22 +361,29 @@ class KubernetesService(pulumi.ComponentResource):
         return services
 
     def _ingress(self) -> k8s.networking.v1.Ingress:
-        """An internet-facing ALB sending to pod IPs. For canary the backend is the root
-        Service with the `use-annotation` port: Argo Rollouts writes the weighted action."""
-        args = self._args
+        """An internet-facing ALB sending to pod IPs, serving the hostname over HTTPS only
+        (port 80 answers with a redirect to 443), behind the web ACL, writing access logs.
+        For canary the backend is the root Service with the `use-annotation` port: Argo
+        Rollouts writes the weighted action."""
+        args, edge = self._args, self._args.edge
         annotations = {
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/healthcheck-path": PROBE_PATHS["readiness"],
             "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in args.tags.items()),
+            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": HTTPS_PORT}]),
+            "alb.ingress.kubernetes.io/certificate-arn": edge.certificate_arn,
+            "alb.ingress.kubernetes.io/ssl-redirect": str(HTTPS_PORT),
+            "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
+            "alb.ingress.kubernetes.io/wafv2-acl-arn": edge.web_acl_arn,
+            "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.Output.concat(
+                "access_logs.s3.enabled=true,access_logs.s3.bucket=",
+                edge.access_log_bucket,
+                f",access_logs.s3.prefix={edge.access_log_prefix}",
+                # Requests with header names a proxy could read differently never reach the pods.
+                ",routing.http.drop_invalid_header_fields.enabled=true",
+            ),
         }
-        if args.certificate_arn:
-            annotations |= {
-                "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
-                "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
-                "alb.ingress.kubernetes.io/ssl-redirect": "443",
-                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-            }
         port = {"name": "use-annotation"} if self.strategy == "canary" else {"number": SERVICE_PORT}
         return k8s.networking.v1.Ingress(
             f"{self._name}-ingress",
@@ -353,6 +392,7 @@ class KubernetesService(pulumi.ComponentResource):
                 "ingressClassName": "alb",
                 "rules": [
                     {
+                        "host": edge.hostname,
                         "http": {
                             "paths": [
                                 {
@@ -361,7 +401,7 @@ class KubernetesService(pulumi.ComponentResource):
                                     "backend": {"service": {"name": args.name, "port": port}},
                                 }
                             ]
-                        }
+                        },
                     }
                 ],
             },
@@ -412,7 +452,7 @@ class KubernetesService(pulumi.ComponentResource):
         }
         spread_selector = {"matchLabels": dict(self.selector)}
         return {
-            "metadata": {"labels": dict(self.labels)},
+            "metadata": {"labels": dict(self.labels), **self._database_annotation()},
             "spec": {
                 "serviceAccountName": args.name,
                 # IRSA's token is projected by the EKS webhook; the API token is not needed.
@@ -695,6 +735,20 @@ def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
             }
         )
     return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def _secret_reader_policy(secret_arns: Sequence[str], key_arns: Sequence[str], region: str) -> str:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": list(secret_arns),
+        }
+    ]
+    if key_arns:
+        statements.append(secret_decrypt_statement(key_arns, secret_arns, region))
+    return policy_json(statements)
 
 
 def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 aws-load-balancer-controller turns the service's Ingress into an ALB (and
 carries canary weights), external-secrets writes its Secrets from AWS Secrets
-Manager, metrics-server feeds its HPA, and argo-rollouts runs canary and
-blue-green Rollouts (installed only for those strategies).
+Manager, metrics-server feeds its HPA, argo-rollouts runs canary and
+blue-green Rollouts (installed only for those strategies), and
+cluster-autoscaler adds nodes when pods are pending (when the plan lets the
+node count vary). The default StorageClass (gp3, encrypted with the cluster's
+volume key) is here too: current EKS versions create none, and every volume
+claim that names no class waits for it.
 
 Chart versions come from `charts.py`; values from `deploy/<chart>.yaml` in
 the generated repo, so a team tunes a chart by editing a file it can read.
@@ -15,6 +19,7 @@ installs a chart; the monitoring charts use it too.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +29,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from ._base import ComponentArgsError, child, policy_json, require, type_token
+from ._base import ComponentArgsError, child, require, type_token
 from .charts import CHARTS
+from .kubernetes_cluster import CLUSTER_AUTOSCALER_ACCOUNT, NodeAutoscaling
 
 ROLLOUT_STRATEGIES = ("canary", "blue-green")  # the strategies Argo Rollouts runs
 LOAD_BALANCER_CONTROLLER_ACCOUNT = "aws-load-balancer-controller"
 RELEASE_TIMEOUT_SECONDS = 900
+UPSTREAM_LOAD_BALANCER_POLICY = Path(__file__).parent / "upstream" / "aws-load-balancer-controller-iam-policy.json"
+DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 
 
 def chart_values(values_dir: Path, chart: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -90,6 +98,8 @@ class PlatformAddonsArgs:
     strategy: str  # the plan's rollout strategy
     values_dir: Path  # the generated repo's deploy/
     load_balancer_role_arn: pulumi.Input[str]  # IRSA role with load_balancer_controller_policy()
+    volume_key_arn: pulumi.Input[str]  # KMS key of the default StorageClass; the EBS CSI role may use it
+    autoscaling: NodeAutoscaling | None = None  # the cluster's; None when the node count is fixed
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -102,6 +112,8 @@ class PlatformAddonsArgs:
     @property
     def charts(self) -> tuple[str, ...]:
         base = ("metrics-server", "external-secrets", "aws-load-balancer-controller")
+        if self.autoscaling is not None:
+            base = (*base, "cluster-autoscaler")
         return (*base, "argo-rollouts") if self.strategy in ROLLOUT_STRATEGIES else base
 
 
@@ -127,6 +139,20 @@ class PlatformAddons(pulumi.ComponentResource):
                 "defaultTags": dict(args.tags),
             },
         }
+        if args.autoscaling is not None:
+            overrides["cluster-autoscaler"] = {
+                "autoDiscovery": {"clusterName": args.cluster_name},
+                "awsRegion": args.region,
+                "image": {"tag": args.autoscaling.image_tag},
+                "rbac": {
+                    "serviceAccount": {
+                        "create": True,
+                        "name": CLUSTER_AUTOSCALER_ACCOUNT,
+                        "annotations": {"eks.amazonaws.com/role-arn": args.autoscaling.role_arn},
+                    }
+                },
+            }
+        self.storage_class = default_storage_class(f"{name}-default-storage", args.volume_key_arn, parent=self)
         self.releases = {}
         # The load balancer controller's webhooks must answer before anything else creates
         # Services, so the other releases wait for it.
@@ -141,139 +167,40 @@ class PlatformAddons(pulumi.ComponentResource):
         for chart in args.charts:
             if chart not in self.releases:
                 self.releases[chart] = helm_release(
-                    f"{name}-{chart}", chart, parent=self, values_dir=args.values_dir, depends_on=[lbc]
+                    f"{name}-{chart}",
+                    chart,
+                    parent=self,
+                    values_dir=args.values_dir,
+                    overrides=overrides.get(chart),
+                    depends_on=[lbc],
                 )
         self.register_outputs({"releases": {chart: release.status for chart, release in self.releases.items()}})
 
 
-def load_balancer_controller_policy() -> str:
-    """What the AWS Load Balancer Controller does in the account: read the network and
-    certificates, and create, change and delete only the load balancers, target groups
-    and security groups it tagged as its own (`elbv2.k8s.aws/cluster`)."""
-    owned = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
-    tagged_on_create = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
-    return policy_json(
-        [
-            {
-                "Sid": "ServiceLinkedRole",
-                "Effect": "Allow",
-                "Action": "iam:CreateServiceLinkedRole",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-            },
-            {
-                "Sid": "Read",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeAccountAttributes",
-                    "ec2:DescribeAddresses",
-                    "ec2:DescribeAvailabilityZones",
-                    "ec2:DescribeInternetGateways",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeVpcPeeringConnections",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeTags",
-                    "ec2:DescribeRouteTables",
-                    "ec2:DescribeIpamPools",
-                    "ec2:GetCoipPoolUsage",
-                    "ec2:DescribeCoipPools",
-                    "ec2:GetSecurityGroupsForVpc",
-                    "elasticloadbalancing:Describe*",
-                    "acm:ListCertificates",
-                    "acm:DescribeCertificate",
-                    "iam:ListServerCertificates",
-                    "iam:GetServerCertificate",
-                    "cognito-idp:DescribeUserPoolClient",
-                    "waf-regional:GetWebACL",
-                    "waf-regional:GetWebACLForResource",
-                    "wafv2:GetWebACL",
-                    "wafv2:GetWebACLForResource",
-                    "shield:GetSubscriptionState",
-                    "shield:DescribeProtection",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "CreateOwnedResources",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateSecurityGroup",
-                    "elasticloadbalancing:CreateLoadBalancer",
-                    "elasticloadbalancing:CreateTargetGroup",
-                ],
-                "Resource": "*",
-                "Condition": tagged_on_create,
-            },
-            {
-                "Sid": "TagOnCreate",
-                "Effect": "Allow",
-                "Action": "ec2:CreateTags",
-                "Resource": "arn:aws:ec2:*:*:security-group/*",
-                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
-            },
-            {
-                "Sid": "TagElbOnCreate",
-                "Effect": "Allow",
-                "Action": "elasticloadbalancing:AddTags",
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]}
-                },
-            },
-            {
-                "Sid": "ChangeOwnedResources",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupIngress",
-                    "ec2:DeleteSecurityGroup",
-                    "ec2:CreateTags",
-                    "ec2:DeleteTags",
-                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                    "elasticloadbalancing:SetIpAddressType",
-                    "elasticloadbalancing:SetSecurityGroups",
-                    "elasticloadbalancing:SetSubnets",
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    "elasticloadbalancing:ModifyTargetGroup",
-                    "elasticloadbalancing:ModifyTargetGroupAttributes",
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RemoveTags",
-                    "elasticloadbalancing:SetWebAcl",
-                ],
-                "Resource": "*",
-                "Condition": owned,
-            },
-            {
-                # Listeners, rules and target registration live under the owned load balancers
-                # and target groups; their ARNs carry no tags of their own at creation.
-                "Sid": "ListenersAndTargets",
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:CreateListener",
-                    "elasticloadbalancing:DeleteListener",
-                    "elasticloadbalancing:ModifyListener",
-                    "elasticloadbalancing:AddListenerCertificates",
-                    "elasticloadbalancing:RemoveListenerCertificates",
-                    "elasticloadbalancing:CreateRule",
-                    "elasticloadbalancing:DeleteRule",
-                    "elasticloadbalancing:ModifyRule",
-                    "elasticloadbalancing:SetRulePriorities",
-                    "elasticloadbalancing:RegisterTargets",
-                    "elasticloadbalancing:DeregisterTargets",
-                ],
-                "Resource": [
-                    "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:listener/net/*/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:listener-rule/net/*/*/*/*",
-                    "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
-                ],
-            },
-        ]
+def default_storage_class(
+    name: str, key_arn: pulumi.Input[str], *, parent: pulumi.Resource
+) -> k8s.storage.v1.StorageClass:
+    """The cluster's default StorageClass: gp3 volumes from the EBS CSI driver, encrypted with
+    `key_arn`, created in the zone of the pod that first mounts them."""
+    return k8s.storage.v1.StorageClass(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=DEFAULT_STORAGE_CLASS,
+            annotations={"storageclass.kubernetes.io/is-default-class": "true"},
+        ),
+        provisioner="ebs.csi.aws.com",
+        parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": key_arn},
+        volume_binding_mode="WaitForFirstConsumer",
+        allow_volume_expansion=True,
+        reclaim_policy="Delete",
+        opts=child(parent),
     )
+
+
+def load_balancer_controller_policy() -> str:
+    """The IAM policy the AWS Load Balancer Controller project publishes for the pinned chart,
+    unchanged (`upstream/README.md` says where it comes from). Its mutating statements are scoped
+    the controller's way: by the `elbv2.k8s.aws/cluster` tag on what it creates, and by resource
+    type; a few (opening node security groups to the ALB, listeners and rules, WAF and Shield
+    association) act on resources it did not tag, so they cannot be narrowed without breaking it."""
+    return json.dumps(json.loads(UPSTREAM_LOAD_BALANCER_POLICY.read_text()))

@@ -5,14 +5,23 @@ its parameter group, IAM authentication on, the master password created and
 rotated by Secrets Manager (it never appears in code or stack config). Only
 the client security groups it is given may connect, on 5432. When the plan
 names a replica region, a cross-region read replica runs there in its own
-network, ready to promote.
+network, ready to promote (Multi-AZ when the plan says so).
+
+A restore is stack config, not state surgery: `<service>:database_restore`
+(a `DatabaseRestore`) makes the instance the restore of a snapshot or of a
+point in time, under a new identifier; `pulumi up` creates it next to the old
+one and moves every reader to it. A protected database is never deleted by
+Pulumi: when a restore replaces it, the old instance and its logs stay in the
+account, still protected, until someone retires them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -46,8 +55,112 @@ INSTANCE_CLASSES: dict[str, tuple[str, ...]] = {
     },
 }
 ENGINE_VERSIONS = ("14", "15", "16", "17")
+# Every instance's parameter group: TLS only; statements slower than a second, every schema
+# change (CREATE, ALTER, DROP: who changed what, when) and every connection in the log.
+PARAMETERS = {
+    "rds.force_ssl": "1",
+    "ssl_min_protocol_version": "TLSv1.2",
+    "log_connections": "1",
+    "log_disconnections": "1",
+    "log_min_duration_statement": "1000",
+    "log_statement": "ddl",
+}
 _WINDOW = re.compile(r"^\d\d:\d\d-\d\d:\d\d$")
 _MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$")
+
+
+RESTORE_CONFIG_KEY = "database_restore"
+_RESTORE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_SNAPSHOT = re.compile(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:)?[a-zA-Z][a-zA-Z0-9-]*$")
+_INSTANCE_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_RESTORE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+@dataclass(frozen=True)
+class DatabaseRestore:
+    """Where the running instance comes from, when it is a restore: stack config
+    `<service>:database_restore`. `id` names the instance `<name>-db-<id>`; a new restore takes
+    a new id. Exactly one source: `snapshot` (a DB snapshot of this database, its identifier or
+    ARN), or `source` (the instance whose automated backups to replay) with `time` (UTC,
+    2025-01-31T09:41:00Z) or `latest: true`. The key stays in the config for as long as that
+    instance serves: removing it would make Pulumi replace the database with an empty one."""
+
+    id: str
+    snapshot: str = ""
+    source: str = ""
+    time: str = ""
+    latest: bool = False
+
+    @classmethod
+    def from_config(cls, value: Any) -> DatabaseRestore | None:
+        """The restore described by the config value (None when the key is unset), or a
+        ComponentArgsError naming the key and what it accepts."""
+        if value is None:
+            return None
+        key = RESTORE_CONFIG_KEY
+        accepted = "id, and snapshot or source with time or latest"
+        require(isinstance(value, Mapping), f"{key} must be a mapping ({accepted}); got {value!r}")
+        unknown = sorted(set(value) - {"id", "snapshot", "source", "time", "latest"})
+        require(not unknown, f"{key}.{unknown[0] if unknown else ''} is not a known setting; accepted: {accepted}")
+        require("id" in value, f"{key}.id is missing: it names the restored instance <name>-db-<id>")
+        for name in ("id", "snapshot", "source", "time"):
+            require(
+                isinstance(value.get(name, ""), str),
+                f"{key}.{name} must be a string; got {value.get(name)!r}",
+            )
+        require(
+            isinstance(value.get("latest", False), bool),
+            f"{key}.latest must be true or false; got {value.get('latest')!r}",
+        )
+        restore = cls(**dict(value))
+        restore.validate()
+        return restore
+
+    @property
+    def point_in_time(self) -> bool:
+        return bool(self.source)
+
+    def validate(self) -> None:
+        key = RESTORE_CONFIG_KEY
+        require(
+            len(self.id) <= 20 and bool(_RESTORE_ID.match(self.id)),
+            f"{key}.id must be 1 to 20 lowercase letters, digits and single hyphens (it names the "
+            f"instance <name>-db-<id>); got {self.id!r}",
+        )
+        require(
+            bool(self.snapshot) != bool(self.source),
+            f"{key}: give exactly one source, snapshot (a DB snapshot identifier or ARN) or source (the "
+            "instance whose backups to restore, with time or latest)",
+        )
+        if self.snapshot:
+            require(
+                bool(_SNAPSHOT.match(self.snapshot)),
+                f"{key}.snapshot must be a DB snapshot identifier or ARN; got {self.snapshot!r}",
+            )
+            require(not (self.time or self.latest), f"{key}: time and latest go with source, not with snapshot")
+            return
+        require(
+            len(self.source) <= 63 and bool(_INSTANCE_IDENTIFIER.match(self.source)),
+            f"{key}.source must be a DB instance identifier; got {self.source!r}",
+        )
+        require(
+            bool(self.time) != self.latest,
+            f"{key}: a point-in-time restore takes exactly one of time (UTC, e.g. 2025-01-31T09:41:00Z) "
+            "or latest: true",
+        )
+        if self.time:
+            require(
+                bool(_RESTORE_TIME.match(self.time)) and _parses(self.time),
+                f"{key}.time must be a UTC time like 2025-01-31T09:41:00Z; got {self.time!r}",
+            )
+
+
+def _parses(timestamp: str) -> bool:
+    try:
+        datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 def instance_class_error(instance_class: str) -> str:
@@ -70,7 +183,13 @@ class PostgresDatabaseArgs:
     client_security_group_ids: Sequence[pulumi.Input[str]] = ()
     db_name: str = "app"
     replica_network: NetworkPlan | None = None  # required when plan.replica_region is set
+    restore: DatabaseRestore | None = None  # stack config `<service>:database_restore`
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def identifier(self) -> str:
+        """The primary's RDS identifier: a restore gets its own, so it is created next to the old one."""
+        return f"{self.name}-db-{self.restore.id}" if self.restore else f"{self.name}-db"
 
     def validate(self) -> None:
         plan = self.plan
@@ -125,17 +244,28 @@ class PostgresDatabaseArgs:
             )
             if self.replica_network is None:
                 raise ComponentArgsError("database.replica_region is set but no replica network was given")
+        if self.restore is not None:
+            self.restore.validate()
+            longest = f"{self.identifier}-{plan.replica_region}" if plan.replica_region else self.identifier
+            require(
+                len(longest) <= 63,
+                f"{RESTORE_CONFIG_KEY}.id: the instance identifier {longest!r} would be longer than RDS allows "
+                "(63); choose a shorter id",
+            )
 
 
 class PostgresDatabase(pulumi.ComponentResource):
     """Exposes `instance`, `endpoint`, `address`, `secret_arn` (the managed master
-    secret), `security_group` and, with a replica region, `replica`."""
+    secret) with `secret_key_arn` (the key it is encrypted with: every reader of the
+    secret needs kms:Decrypt on it), `security_group` and, with a replica region,
+    `replica`."""
 
     instance: aws.rds.Instance
     security_group: aws.ec2.SecurityGroup
     endpoint: pulumi.Output[str]
     address: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
+    secret_key_arn: pulumi.Output[str]
     replica: aws.rds.Instance | None
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -143,42 +273,52 @@ class PostgresDatabase(pulumi.ComponentResource):
         super().__init__(type_token("PostgresDatabase"), name, None, opts)
         plan, tags = args.plan, args.tags
         self._name, self._tags = name, tags
-        identifier = f"{args.name}-db"
+        # Subnet group, parameter group and key keep the database's name through restores;
+        # the instance (and the log groups RDS names after it) take the restore's identifier.
+        base, identifier = f"{args.name}-db", args.identifier
+        # A protected database outlives its Pulumi resource: a restore that replaces it, or a
+        # destroy, leaves it (and its logs) in the account for a person to retire.
+        keep = pulumi.ResourceOptions(retain_on_delete=plan.deletion_protection)
 
         self.key = kms_key(
             f"{args.name}-db",
-            description=f"Encrypts the {identifier} database, its secret, insights and logs",
+            description=f"Encrypts the {base} database, its secret, insights and logs",
             parent=self,
             tags=tags,
             service_principals=[f"logs.{args.region}.amazonaws.com"],
         )
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
-            name=identifier,
+            name=base,
             description=f"Isolated subnets of {args.name}",
             subnet_ids=list(args.isolated_subnet_ids),
             tags=tags,
             opts=child(self),
         )
         self.security_group = self._security_group(name, args, args.vpc_id, args.client_security_group_ids, child(self))
-        parameters = self._parameter_group(name, args, identifier, child(self))
+        parameters = self._parameter_group(name, args, base, child(self))
         monitoring_role = self._monitoring_role(name, args)
-        log_groups = self._log_groups(name, args, identifier, self.key, child(self))
+        log_groups = self._log_groups(name, args, identifier, self.key, pulumi.ResourceOptions.merge(child(self), keep))
 
         final_snapshot = plan.final_snapshot
         self.instance = aws.rds.Instance(
             f"{name}-instance",
             identifier=identifier,
             engine="postgres",
-            engine_version=plan.engine_version,
             instance_class=plan.instance_class,
-            db_name=args.db_name,
-            username="app_admin",
+            # A restore brings its engine version, size, database name and master user from its
+            # source: asking for them again would make the provider modify (downgrade, shrink) it.
+            engine_version=None if args.restore else plan.engine_version,
+            allocated_storage=None if args.restore else plan.allocated_storage_gb,
+            db_name=None if args.restore else args.db_name,
+            username=None if args.restore else "app_admin",
+            snapshot_identifier=args.restore.snapshot or None if args.restore else None,
+            restore_to_point_in_time=_point_in_time(args.restore),
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=self.key.key_id,
+            # The key's ARN, as RDS reports it back: readers are granted kms:Decrypt on this ARN.
+            master_user_secret_kms_key_id=self.key.arn,
             iam_database_authentication_enabled=True,
             port=PORT,
-            allocated_storage=plan.allocated_storage_gb,
             max_allocated_storage=plan.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
@@ -206,12 +346,13 @@ class PostgresDatabase(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=merge_tags(tags, Name=identifier),
-            opts=child(self, depends_on=log_groups),
+            opts=pulumi.ResourceOptions.merge(child(self, depends_on=log_groups), keep),
         )
         self.endpoint = self.instance.endpoint
         self.address = self.instance.address
         self.secret_arn = self.instance.master_user_secrets.apply(lambda s: s[0]["secret_arn"] if s else "")
-        self.replica = self._replica(name, args, monitoring_role) if plan.replica_region else None
+        self.secret_key_arn = self.key.arn
+        self.replica = self._replica(name, args, monitoring_role, keep) if plan.replica_region else None
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
@@ -269,13 +410,9 @@ class PostgresDatabase(pulumi.ComponentResource):
             f"{name}-params",
             name=identifier,
             family=f"postgres{major}",
-            description=f"{identifier}: TLS only, slow and connection logging",
+            description=f"{identifier}: TLS only; slow statements, schema changes and connections logged",
             parameters=[
-                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="ssl_min_protocol_version", value="TLSv1.2"),
-                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_disconnections", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+                aws.rds.ParameterGroupParameterArgs(name=param, value=value) for param, value in PARAMETERS.items()
             ],
             tags=args.tags,
             opts=opts,
@@ -312,7 +449,9 @@ class PostgresDatabase(pulumi.ComponentResource):
             for export in LOG_EXPORTS
         ]
 
-    def _replica(self, name: str, args: PostgresDatabaseArgs, monitoring_role: aws.iam.Role) -> aws.rds.Instance:
+    def _replica(
+        self, name: str, args: PostgresDatabaseArgs, monitoring_role: aws.iam.Role, keep: pulumi.ResourceOptions
+    ) -> aws.rds.Instance:
         plan, region = args.plan, args.plan.replica_region
         provider = aws.Provider(f"{name}-{region}", region=region, opts=child(self))
         opts = child(self, provider=provider)
@@ -322,10 +461,10 @@ class PostgresDatabase(pulumi.ComponentResource):
             NetworkArgs(name=f"{args.name}-dr", region=region, plan=args.replica_network, tags=standby_tags),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": provider}),
         )
-        identifier = f"{args.name}-db-{region}"
+        base, identifier = f"{args.name}-db-{region}", f"{args.identifier}-{region}"
         key = kms_key(
             f"{args.name}-db-{region}",
-            description=f"Encrypts the {identifier} replica, its insights and logs",
+            description=f"Encrypts the {base} replica, its insights and logs",
             parent=self,
             tags=args.tags,
             service_principals=[f"logs.{region}.amazonaws.com"],
@@ -333,7 +472,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-dr-subnets",
-            name=identifier,
+            name=base,
             description=f"Isolated subnets of {args.name} in {region}",
             subnet_ids=network.subnet_ids["isolated"],
             tags=args.tags,
@@ -348,8 +487,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             tags=merge_tags(args.tags, Name=f"{args.name}-db"),
             opts=opts,
         )
-        parameters = self._parameter_group(f"{name}-dr", args, identifier, opts)
-        log_groups = self._log_groups(f"{name}-dr", args, identifier, key, opts)
+        parameters = self._parameter_group(f"{name}-dr", args, base, opts)
+        log_groups = self._log_groups(f"{name}-dr", args, identifier, key, pulumi.ResourceOptions.merge(opts, keep))
         return aws.rds.Instance(
             f"{name}-replica",
             identifier=identifier,
@@ -362,7 +501,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[group.id],
             publicly_accessible=False,
-            multi_az=False,
+            # The plan's choice: a Multi-AZ replica promotes to a database that is highly available.
+            multi_az=plan.replica_multi_az,
             parameter_group_name=parameters.name,
             iam_database_authentication_enabled=True,
             # Backups on the replica so a promoted replica is protected from its first minute.
@@ -381,5 +521,15 @@ class PostgresDatabase(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=merge_tags(args.tags, Name=identifier),
-            opts=child(self, provider=provider, depends_on=log_groups),
+            opts=pulumi.ResourceOptions.merge(child(self, provider=provider, depends_on=log_groups), keep),
         )
+
+
+def _point_in_time(restore: DatabaseRestore | None) -> aws.rds.InstanceRestoreToPointInTimeArgs | None:
+    if restore is None or not restore.point_in_time:
+        return None
+    return aws.rds.InstanceRestoreToPointInTimeArgs(
+        source_db_instance_identifier=restore.source,
+        restore_time=restore.time or None,
+        use_latest_restorable_time=restore.latest or None,
+    )

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import pulumi
 
-from .kubernetes_cluster import KubernetesClusterArgs
+from ._base import require
+from .edge_protection import EdgeProtectionArgs
+from .kubernetes_cluster import KubernetesClusterArgs, check_node_capacity
 from .network import NetworkArgs
-from .postgres_database import PostgresDatabaseArgs
+from .postgres_database import RESTORE_CONFIG_KEY, DatabaseRestore, PostgresDatabaseArgs
+from .public_endpoint import PublicEndpointArgs
 from .reliability.plan import EnvironmentPlan, replica_network
 from .serverless_function import ServerlessFunctionArgs, VpcPlacement
 
 _PLACEHOLDER = "preflight"
 
 
-def preflight(plan: EnvironmentPlan, region: str) -> None:
+def preflight(plan: EnvironmentPlan, region: str, database_restore: DatabaseRestore | None = None) -> None:
     """Raise ComponentArgsError for the first setting no component can build."""
+    require(
+        database_restore is None or plan.database is not None,
+        f"{RESTORE_CONFIG_KEY} is set but this service has no database to restore (database: none)",
+    )
+    require(
+        plan.edge is not None,
+        "plan.edge is missing: the stack names no hostname (run `copier update` to answer the domain question)",
+    )
+    PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone).validate()
     needs_network = plan.cluster is not None or plan.database is not None
     if needs_network:
         NetworkArgs(name=_PLACEHOLDER, region=region, plan=plan.network).validate()
@@ -34,6 +46,14 @@ def preflight(plan: EnvironmentPlan, region: str) -> None:
             private_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
         ).validate()
+        check_node_capacity(plan.cluster, plan.workload, plan.rollout)
+        EdgeProtectionArgs(
+            name=_PLACEHOLDER,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=_PLACEHOLDER,
+        ).validate()
     if plan.database is not None:
         PostgresDatabaseArgs(
             name=_PLACEHOLDER,
@@ -43,6 +63,7 @@ def preflight(plan: EnvironmentPlan, region: str) -> None:
             isolated_subnet_ids=subnets,
             log_retention_days=plan.log_retention_days,
             replica_network=replica_network(plan),
+            restore=database_restore,
         ).validate()
         dr_network = replica_network(plan)
         if dr_network is not None:

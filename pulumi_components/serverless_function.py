@@ -6,7 +6,10 @@ network interfaces when it joins the VPC to reach a database). Every deploy
 publishes a version; the `live` alias points at the one serving traffic, so a
 traffic-shifting deployment moves the alias and a rollback moves it back. The
 HTTP API invokes the alias, logs every request and throttles at the plan's
-rate.
+rate. Given a custom domain, the API serves it (TLS 1.2 at least, with an issued
+certificate) and its default execute-api endpoint is disabled, so every client
+comes through the one name the team controls. API Gateway serves HTTPS only:
+nothing listens on port 80, so plain HTTP is refused rather than redirected.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, service_trust, type_token
-from .kms import kms_key
+from .kms import kms_key, secret_decrypt_statement
 from .reliability.plan import FunctionPlan
 
 ALIAS = "live"
@@ -48,6 +51,14 @@ class VpcPlacement:
 
 
 @dataclass
+class ApiDomain:
+    """The HTTP API's public name and its issued ACM certificate (see PublicEndpoint)."""
+
+    hostname: str
+    certificate_arn: pulumi.Input[str]
+
+
+@dataclass
 class ServerlessFunctionArgs:
     name: str  # the function name, e.g. "payments-prod"
     region: str
@@ -59,6 +70,9 @@ class ServerlessFunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # no secrets: pass ARNs
     vpc: VpcPlacement | None = None  # set when the function uses a database in the VPC
     secret_arns: Sequence[pulumi.Input[str]] = ()  # secrets the function may read (the database's)
+    # The customer-managed keys those secrets are encrypted with; reading a secret decrypts it.
+    secret_key_arns: Sequence[pulumi.Input[str]] = ()
+    domain: ApiDomain | None = None  # serve the API on this name only (execute-api endpoint off)
     tags: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -90,11 +104,16 @@ class ServerlessFunctionArgs:
         )
         if self.vpc is not None:
             require(len(self.vpc.subnet_ids) >= 2, "network.az_count: a function in a VPC needs two AZs")
+        require(
+            not self.secret_key_arns or bool(self.secret_arns),
+            "secret_key_arns: keys given for no secret; pass the secret_arns they encrypt",
+        )
 
 
 class ServerlessFunction(pulumi.ComponentResource):
     """Exposes `function`, `alias` (the `live` alias traffic shifting moves),
-    `api` and `api_url`, `security_group` (in a VPC), `dead_letter_queue`,
+    `api` and `api_url` (the stage's execute-api URL), `url` (the custom domain's when given)
+    and `api_domain`, `security_group` (in a VPC), `dead_letter_queue`,
     `role` and `log_group`."""
 
     function: aws.lambda_.Function
@@ -231,7 +250,7 @@ class ServerlessFunction(pulumi.ComponentResource):
         )
         in_vpc = args.vpc is not None
 
-        def document(log_arn: str, key_arn: str, queue_arn: str, secret_arns: list[str]) -> str:
+        def document(log_arn: str, key_arn: str, queue_arn: str, secret_arns: list[str], secret_keys: list[str]) -> str:
             statements = [
                 {
                     "Sid": "OwnLogs",
@@ -263,6 +282,8 @@ class ServerlessFunction(pulumi.ComponentResource):
                         "Resource": secret_arns,
                     }
                 )
+                if secret_keys:
+                    statements.append(secret_decrypt_statement(secret_keys, secret_arns, args.region))
             if in_vpc:
                 # Lambda manages its network interfaces; EC2 does not scope these to a resource.
                 statements.append(
@@ -285,8 +306,12 @@ class ServerlessFunction(pulumi.ComponentResource):
             f"{name}-permissions",
             role=role.id,
             policy=pulumi.Output.all(
-                self.log_group.arn, self.key.arn, self.dead_letter_queue.arn, pulumi.Output.all(*args.secret_arns)
-            ).apply(lambda a: document(a[0], a[1], a[2], [s for s in a[3] if s])),
+                self.log_group.arn,
+                self.key.arn,
+                self.dead_letter_queue.arn,
+                pulumi.Output.all(*args.secret_arns),
+                pulumi.Output.all(*args.secret_key_arns),
+            ).apply(lambda a: document(a[0], a[1], a[2], [s for s in a[3] if s], [k for k in a[4] if k])),
             opts=child(self),
         )
         return role
@@ -294,7 +319,12 @@ class ServerlessFunction(pulumi.ComponentResource):
     def _http_api(self, name: str, args: ServerlessFunctionArgs) -> None:
         plan, tags = args.plan, args.tags
         self.api = aws.apigatewayv2.Api(
-            f"{name}-api", name=args.name, protocol_type="HTTP", tags=tags, opts=child(self)
+            f"{name}-api",
+            name=args.name,
+            protocol_type="HTTP",
+            disable_execute_api_endpoint=args.domain is not None,
+            tags=tags,
+            opts=child(self),
         )
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-api-logs",
@@ -347,3 +377,28 @@ class ServerlessFunction(pulumi.ComponentResource):
         )
         self.stage = stage
         self.api_url = stage.invoke_url
+        self.api_domain = self._custom_domain(name, args) if args.domain else None
+        self.url: pulumi.Input[str] = f"https://{args.domain.hostname}" if args.domain else stage.invoke_url
+
+    def _custom_domain(self, name: str, args: ServerlessFunctionArgs) -> aws.apigatewayv2.DomainName:
+        """The API on its own name; `domain_name_configuration` holds the regional target and
+        zone its DNS alias points at."""
+        domain = aws.apigatewayv2.DomainName(
+            f"{name}-domain",
+            domain_name=args.domain.hostname,
+            domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
+                certificate_arn=args.domain.certificate_arn,
+                endpoint_type="REGIONAL",
+                security_policy="TLS_1_2",
+            ),
+            tags=args.tags,
+            opts=child(self),
+        )
+        aws.apigatewayv2.ApiMapping(
+            f"{name}-domain-mapping",
+            api_id=self.api.id,
+            domain_name=domain.domain_name,
+            stage=self.stage.name,
+            opts=child(self),
+        )
+        return domain

@@ -62,6 +62,11 @@ class SloAlarmsArgs:
         require(bool(self.catalogue), "catalogue: monitoring/alerts.yaml lists no alerts")
         for alert in self.catalogue:
             require(alert.get("engine") == "cloudwatch", f"catalogue: {alert.get('name')} is not a CloudWatch alert")
+            require(
+                str(alert.get("runbook_url", "")).startswith("https://"),
+                f"catalogue: {alert.get('name')} needs an absolute runbook_url a pager can open "
+                "(monitoring/alerts.yaml is generated with it)",
+            )
         if self.oncall in INTEGRATION_URLS and self.oncall_credential is None:
             pulumi.log.warn(f"oncall_credential is not set: pages reach {self.owner_email} by e-mail until it is")
 
@@ -248,7 +253,7 @@ class SloAlarms(pulumi.ComponentResource):
         self.alerts[alert["name"]] = aws.cloudwatch.CompositeAlarm(
             f"{self._name}-{alert['name']}",
             alarm_name=f"{self._args.name}-{alert['name']}",
-            alarm_description=f"{alert['summary']}. {alert['description']} Runbook: {alert['runbook']}",
+            alarm_description=f"{alert['summary']}. {alert['description']} Runbook: {alert['runbook_url']}",
             alarm_rule=pulumi.Output.all(*clauses).apply(" OR ".join),
             alarm_actions=self._actions(alert["severity"]),
             ok_actions=self._actions(alert["severity"]),
@@ -273,7 +278,7 @@ class SloAlarms(pulumi.ComponentResource):
         self.alerts[alert["name"]] = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{alert['name']}",
             name=f"{args.name}-{alert['name']}",
-            alarm_description=f"{alert['summary']}. {alert['description']} Runbook: {alert['runbook']}",
+            alarm_description=f"{alert['summary']}. {alert['description']} Runbook: {alert['runbook_url']}",
             namespace="AWS/Lambda",
             metric_name=metric,
             dimensions={"FunctionName": args.function_name},

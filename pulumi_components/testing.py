@@ -20,6 +20,8 @@ import pulumi
 from pulumi.runtime.stack import wait_for_rpcs
 
 ACCOUNT_ID = "123456789012"
+# The image a release passes (`--config <service>:image=...`), pinned by digest.
+RELEASE_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
 
 
 @dataclass
@@ -29,6 +31,7 @@ class CapturedResource:
     inputs: dict[str, Any]
     parent: str | None = None
     provider: str | None = None  # the explicit provider reference, if any
+    state: dict[str, Any] = field(default_factory=dict)  # what the mock provider answered (ARN, computed outputs)
 
     def get(self, *path: str, default: Any = None) -> Any:
         value: Any = self.inputs
@@ -84,6 +87,35 @@ def _http_stage(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any
     return {"invokeUrl": f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/"}
 
 
+def _certificate(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    domains = [inputs.get("domainName", name), *(inputs.get("subjectAlternativeNames") or [])]
+    return {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{name}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_0123456789abcdef.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_fedcba9876543210.{name}.acm-validations.aws.",
+            }
+            for domain in domains
+        ],
+        "status": "PENDING_VALIDATION",
+    }
+
+
+def _bucket(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # S3 appends a unique suffix to a prefix; a bucket's id is its name.
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}20261130000000000000000001"
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region}
+
+
+def _api_domain(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    config = dict(inputs.get("domainNameConfiguration") or {})
+    config |= {"targetDomainName": f"d-0123456789.execute-api.{region}.amazonaws.com", "hostedZoneId": "Z1UJRXOUMOOFQ8"}
+    return {"domainNameConfiguration": config, "arn": f"arn:aws:apigateway:{region}::/domainnames/{name}"}
+
+
 # Outputs a real provider computes (they are not inputs, so echoing inputs cannot supply them).
 COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
@@ -93,7 +125,14 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
     "aws:apigatewayv2/api:Api": _http_api,
     "aws:apigatewayv2/stage:Stage": _http_stage,
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
-    # A stack reading its own last outputs (e.g. the image it deployed) finds none under mocks.
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:route53/record:Record": lambda name, inputs, region: {"fqdn": str(inputs.get("name", name)).rstrip(".")},
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:apigatewayv2/domainName:DomainName": _api_domain,
+    "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
+        "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{inputs.get('name', name)}/0123-4567"
+    },
+    # A stack reference finds no outputs under mocks.
     "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
     # The load balancer controller fills in the ALB's name once the Ingress is admitted.
     "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: {
@@ -112,11 +151,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
         self.provider_regions: dict[str, str] = {}  # explicit aws providers: name -> region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(
-            CapturedResource(
-                args.typ, args.name, dict(args.inputs), getattr(args, "parent", None), getattr(args, "provider", None)
-            )
+        captured = CapturedResource(
+            args.typ, args.name, dict(args.inputs), getattr(args, "parent", None), getattr(args, "provider", None)
         )
+        self.resources.append(captured)
         # A resource lives in its own `region`, else its provider's, else the stack's.
         region = str(args.inputs.get("region") or self._region_of(getattr(args, "provider", None)))
         state = {
@@ -129,6 +167,7 @@ class CapturingMocks(pulumi.runtime.Mocks):
         computed = COMPUTED_STATE.get(args.typ)
         if computed:
             state.update(computed(args.name, dict(args.inputs), region))
+        captured.state = state
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -143,6 +182,19 @@ class CapturingMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region}
+        if token == "aws:ecr/getRepository:getRepository":  # a registry the bootstrap program created
+            name = args.args["name"]
+            return {
+                "name": name,
+                "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{name}",
+                "registryId": ACCOUNT_ID,
+                "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+            }
+        if token == "aws:route53/getZone:getZone":  # a public hosted zone, looked up by name
+            zone = str(args.args.get("name", "")).rstrip(".")
+            return {"zoneId": "Z0123456789MOCKZONE", "name": zone, "privateZone": False}
+        if token == "aws:lb/getHostedZoneId:getHostedZoneId":  # the ALBs' canonical zone of us-east-1
+            return {"id": "Z35SXDOTRQ7X7K"}
         if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):
             # A stable numeric id per login or slug, as GitHub's API returns.
             handle = str(args.args.get("username") or args.args.get("slug"))

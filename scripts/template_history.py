@@ -1,8 +1,10 @@
 """A throwaway git repository of this template with tagged versions, for update tests and benchmarks.
 
-`copier update` needs the template as a git repository with PEP 440 tags; this copies the
-template parts of the working tree (uncommitted changes included) into one, so each caller
-can commit its own later versions on top.
+`copier update` needs the template as a git repository with PEP 440 tags: a release is a tag,
+and `copier update` without `--vcs-ref` takes the newest release tag, never an untagged commit
+nor a pre-release. This copies the template parts of the working tree (uncommitted changes
+included) into one, so each caller can commit its own releases, pre-releases and unreleased
+work on top.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout
 
 
-def copier(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The Copier CLI in a subprocess, so template versions never share imported modules."""
+def copier(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The Copier CLI in a subprocess, so template versions never share imported modules;
+    raises when it fails, unless `check` is False."""
     result = subprocess.run(
         [sys.executable, "-m", "copier", *args],
         cwd=cwd,
@@ -41,7 +44,7 @@ def copier(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env={**os.environ, **GIT_ENV},
         timeout=600,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise RuntimeError(f"copier {' '.join(args)}:\n{result.stdout}\n{result.stderr}")
     return result
 
@@ -54,7 +57,7 @@ def template_repo(dst: Path) -> Path:
 
 
 def release(repo: Path, tag: str) -> None:
-    """Commit everything and tag it."""
+    """Commit everything and tag it: a release (or, tagged like v2.0.0rc1, a pre-release)."""
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", f"Release {tag}")
     git(repo, "tag", tag)

@@ -5,15 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
+from pulumi_components.kubernetes_service import (
+    DatabaseConnection,
+    KubernetesService,
+    KubernetesServiceArgs,
+    PublicIngress,
+)
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.testing import CapturedResource, ProgramRun, run_with_mocks
 
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0123-4567"
+WEB_ACL_ARN = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/example-prod-edge/0123-4567"
+EDGE = PublicIngress(
+    hostname="example.example.com",
+    certificate_arn=CERTIFICATE_ARN,
+    web_acl_arn=WEB_ACL_ARN,
+    access_log_bucket="example-prod-alb-logs-0001",
+    access_log_prefix="example",
+)
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example@sha256:" + "ab" * 32
 OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 OIDC_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:example-app-AbCdEf"
 DB_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
+DB_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 
 def service_plan(env: str = "prod", **answers: Any):
@@ -30,10 +45,14 @@ def service_args(plan, *, database: bool = True, **overrides: Any) -> Kubernetes
         "oidc_provider_arn": OIDC_ARN,
         "oidc_issuer": OIDC_ISSUER,
         "ingress_cidrs": [plan.network.cidr],
+        "edge": EDGE,
         "config": {"LOG_LEVEL": "info"},
         "secret_arns": [SECRET_ARN],
         "database": DatabaseConnection(
-            host="example.cluster-abc.us-east-1.rds.amazonaws.com", secret_arn=DB_SECRET_ARN, cidrs=[plan.network.cidr]
+            host="example.cluster-abc.us-east-1.rds.amazonaws.com",
+            secret_arn=DB_SECRET_ARN,
+            secret_key_arn=DB_KEY_ARN,
+            cidrs=[plan.network.cidr],
         )
         if database
         else None,

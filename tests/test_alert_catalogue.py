@@ -66,6 +66,7 @@ def test_every_alert_is_complete():
             assert alert.summary and "{{" not in alert.summary, "summaries are static"
             assert alert.description and alert.source
             assert alert.runbook == f"docs/runbooks/{alert.name}.md"
+            assert alert.runbook_url == f"https://github.com/platform/svc/blob/main/docs/runbooks/{alert.name}.md"
             assert bool(alert.expr) == (platform == "aws-eks"), alert.name
 
 
@@ -111,3 +112,9 @@ def test_the_guide_lists_every_alert():
         for name in alert_names(plan(platform=p, monitoring_level="comprehensive"))
     }
     assert every == set(ALL_ALERT_NAMES), "ALL_ALERT_NAMES is exactly what some answers produce"
+
+
+def test_runbook_links_follow_the_repository_answer():
+    p = plan(repository_url="https://github.com/acme/payments-api", monitoring_level="comprehensive")
+    for alert in alert_catalogue(p):
+        assert alert.runbook_url == f"https://github.com/acme/payments-api/blob/main/docs/runbooks/{alert.name}.md"

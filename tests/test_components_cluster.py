@@ -10,7 +10,14 @@ import pytest
 
 from pulumi_components import ComponentArgsError, KubernetesCluster, KubernetesClusterArgs, Network, NetworkArgs
 from pulumi_components.guardrails import Context, check_resources
-from pulumi_components.kubernetes_cluster import ADDON_VERSIONS, CONTROL_PLANE_LOG_TYPES
+from pulumi_components.kubernetes_cluster import (
+    ADDON_VERSIONS,
+    CLUSTER_AUTOSCALER_IMAGE_TAGS,
+    CONTROL_PLANE_LOG_TYPES,
+    ClusterAccess,
+    check_node_capacity,
+    peak_service_pods,
+)
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.reliability.answers import SLA_CHOICES
 from pulumi_components.testing import resolve, run_with_mocks
@@ -23,7 +30,10 @@ def env_plan(sla: float, env: str):
     return plan_service(answers).environments[env]
 
 
-def build(plan, **cluster_overrides):
+ACCESS = ClusterAccess("pay-prod-deploy", "pay-prod-preview", ("arn:aws:iam::123456789012:role/oncall",))
+
+
+def build(plan, access=ACCESS, **cluster_overrides):
     """Network + KubernetesCluster for `plan`; returns (run, component)."""
     made = {}
     cluster_plan = dataclasses.replace(plan.cluster, **cluster_overrides)
@@ -39,6 +49,7 @@ def build(plan, **cluster_overrides):
                 vpc_id=network.vpc.id,
                 private_subnet_ids=network.subnet_ids["private"],
                 log_retention_days=plan.log_retention_days,
+                access=access,
                 tags=plan.tags,
             ),
         )
@@ -163,3 +174,89 @@ def test_registers_under_the_package_token():
 def test_bad_cluster_config_names_the_key(override, message):
     with pytest.raises(ComponentArgsError, match=message):
         build(env_plan(99.9, "prod"), **override)
+
+
+def test_every_principal_has_its_own_access_entry_and_the_creator_none():
+    run, _ = build(env_plan(99.9, "prod"))
+    (eks,) = run.of_type(CLUSTER)
+    assert eks.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    entries = {e.inputs["principalArn"] for e in run.of_type("aws:eks/accessEntry:AccessEntry")}
+    assert entries == {
+        "arn:aws:iam::123456789012:role/pay-prod-deploy",
+        "arn:aws:iam::123456789012:role/pay-prod-preview",
+        "arn:aws:iam::123456789012:role/oncall",
+    }
+    policies = {
+        a.inputs["principalArn"].rsplit("/", 1)[-1]: (a.inputs["policyArn"], a.inputs["accessScope"])
+        for a in run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    admin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert policies == {
+        "pay-prod-deploy": (admin, {"type": "cluster"}),
+        "pay-prod-preview": ("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy", {"type": "cluster"}),
+        "oncall": (admin, {"type": "cluster"}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("admins", "message"),
+    [
+        (("alice",), r"cluster_admins: 'alice' is not an IAM role or user ARN"),
+        (("arn:aws:iam::123456789012:group/ops",), r"cluster_admins: .* is not an IAM role or user ARN"),
+        (("arn:aws:iam::123456789012:role/pay-prod-deploy",), r"is a pipeline role; it already has its access entry"),
+        (("arn:aws:iam::123456789012:user/a", "arn:aws:iam::123456789012:user/a"), r"two principals share a name"),
+        ("arn:aws:iam::123456789012:user/a", r"cluster_admins must be a list of IAM role or user ARNs"),
+    ],
+)
+def test_bad_cluster_admins_name_the_setting(admins, message):
+    with pytest.raises(ComponentArgsError, match=message):
+        ClusterAccess("pay-prod-deploy", "pay-prod-preview", admins).validate()
+
+
+def test_a_cluster_needs_its_access_named():
+    with pytest.raises(ComponentArgsError, match=r"access: name the deploy and preview roles"):
+        build(env_plan(99.9, "prod"), access=None)
+
+
+def test_vpc_cni_enforces_network_policies():
+    run, _ = build(env_plan(99.9, "prod"))
+    (cni,) = [a for a in run.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_ebs_csi_role_may_use_the_volume_key():
+    run, cluster = build(env_plan(99.9, "prod"))
+    key_arn = resolve(cluster.volume_key.arn)
+    (policy,) = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "pay-ebs-csi-inline"]
+    grants, use = json.loads(policy.inputs["policy"])["Statement"]
+    assert grants["Resource"] == use["Resource"] == key_arn
+    assert "kms:CreateGrant" in grants["Action"]
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert {"kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey"} <= set(use["Action"])
+
+
+def test_autoscaler_role_only_when_the_node_count_may_change():
+    run, cluster = build(env_plan(99.9, "prod"), node_min=2, node_desired=2, node_max=6)
+    assert cluster.autoscaling.image_tag == CLUSTER_AUTOSCALER_IMAGE_TAGS["1.34"]
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == "pay-cluster-autoscaler"]
+    (policy,) = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "pay-cluster-autoscaler-inline"]
+    discover, scale = json.loads(policy.inputs["policy"])["Statement"]
+    assert scale["Action"] == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/pay-env": "owned"}}
+    fixed_run, fixed = build(env_plan(99.9, "prod"), node_min=2, node_desired=2, node_max=2)
+    assert fixed.autoscaling is None
+    assert not [r for r in fixed_run.of_type("aws:iam/role:Role") if r.name == "pay-cluster-autoscaler"]
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "canary", "blue-green"])
+def test_the_service_peak_fits_in_node_max(strategy):
+    for sla in SLA_CHOICES:
+        plan = env_plan(sla, "prod")
+        rollout = dataclasses.replace(plan.rollout, strategy=strategy)
+        check_node_capacity(plan.cluster, plan.workload, rollout)  # every generated plan fits
+    plan = env_plan(99.99, "prod")
+    blue_green = dataclasses.replace(plan.rollout, strategy="blue-green")
+    assert peak_service_pods(plan.workload, blue_green) == 2 * plan.workload.replicas_max
+    small = dataclasses.replace(plan.cluster, node_max=plan.workload.replicas_max // 4)
+    with pytest.raises(ComponentArgsError, match=r"cluster\.node_max: .* raise node_max or choose larger nodes"):
+        check_node_capacity(small, plan.workload, blue_green)

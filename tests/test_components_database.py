@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 
+import pulumi
 import pytest
 
-from pulumi_components import ComponentArgsError, Network, NetworkArgs, PostgresDatabase, PostgresDatabaseArgs
+from pulumi_components import (
+    ComponentArgsError,
+    DatabaseRestore,
+    Network,
+    NetworkArgs,
+    PostgresDatabase,
+    PostgresDatabaseArgs,
+)
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.reliability.answers import SLA_CHOICES
@@ -22,11 +30,17 @@ def env_plan(sla: float, env: str, **answers):
     return plan_service(Answers(**base, sla=sla, **answers)).environments[env]
 
 
-def build(plan, admit_later=False, **database_overrides):
+def build(plan, admit_later=False, restore=None, options=None, **database_overrides):
+    """`options`, when given, collects each resource's retain_on_delete option by name."""
     made = {}
     database_plan = dataclasses.replace(plan.database, **database_overrides)
 
+    def record(args):
+        options[args.name] = bool(args.opts and args.opts.retain_on_delete)
+
     def program():
+        if options is not None:
+            pulumi.runtime.register_stack_transformation(record)
         network = Network("pay", NetworkArgs(name="pay-env", region="us-east-1", plan=plan.network, tags=plan.tags))
         made["db"] = PostgresDatabase(
             "pay",
@@ -39,6 +53,7 @@ def build(plan, admit_later=False, **database_overrides):
                 client_security_group_ids=[] if admit_later else ["sg-workload"],
                 log_retention_days=plan.log_retention_days,
                 replica_network=replica_network(dataclasses.replace(plan, database=database_plan)),
+                restore=restore,
                 tags=plan.tags,
             ),
         )
@@ -90,7 +105,11 @@ def test_secure_defaults():
     assert subnets.inputs["subnetIds"] == [f"pay-isolated-{az}-id" for az in range(3)]
     (params,) = run.of_type("aws:rds/parameterGroup:ParameterGroup")
     assert params.inputs["family"] == "postgres17"
-    assert {p["name"]: p["value"] for p in params.inputs["parameters"]}["rds.force_ssl"] == "1"
+    parameters = {p["name"]: p["value"] for p in params.inputs["parameters"]}
+    assert parameters["rds.force_ssl"] == "1"
+    # Slow statements and every schema change (who dropped that column, and when) reach the log.
+    assert parameters["log_min_duration_statement"] == "1000"
+    assert parameters["log_statement"] == "ddl"
     (monitoring,) = [r for r in run.of_type("aws:iam/role:Role") if "monitoring" in r.name]
     assert "monitoring.rds.amazonaws.com" in monitoring.inputs["assumeRolePolicy"]
     assert resolve(db.secret_arn).startswith("arn:aws:secretsmanager:us-east-1:")
@@ -124,6 +143,10 @@ def test_cross_region_replica_lives_in_the_dr_region_in_its_own_network():
     assert replica.inputs["storageEncrypted"] is True
     assert replica.inputs["kmsKeyId"] == "arn:aws:mock:eu-central-1:123456789012:key/pay-env-db-eu-central-1"
     assert replica.inputs["publiclyAccessible"] is False
+    # Multi-AZ, as the plan decides at 99.99: the database a failover promotes keeps a standby.
+    assert plan.database.replica_multi_az and replica.inputs["multiAz"] is True
+    dr_params = [g for g in run.of_type("aws:rds/parameterGroup:ParameterGroup") if provider.name in g.provider]
+    assert {p["name"]: p["value"] for p in dr_params[0].inputs["parameters"]}["log_statement"] == "ddl"
     dr_subnets = [s for s in run.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("pay-dr-isolated")]
     assert [s.inputs["availabilityZone"] for s in dr_subnets] == ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
     assert all(provider.name in s.provider for s in dr_subnets)
@@ -152,3 +175,112 @@ def test_cross_region_replica_lives_in_the_dr_region_in_its_own_network():
 def test_bad_database_config_names_the_key(override, message):
     with pytest.raises(ComponentArgsError, match=message):
         build(env_plan(99.9, "prod"), **override)
+
+
+# --- restores are stack config -------------------------------------------------------------------
+
+SNAPSHOT = DatabaseRestore(id="r1", snapshot="pay-env-db-pre-migration-202501310900")
+POINT_IN_TIME = DatabaseRestore(id="r2", source="pay-env-db", time="2025-01-31T09:41:00Z")
+
+
+def test_a_snapshot_restore_is_a_new_instance_from_that_snapshot_in_the_same_place():
+    plan = env_plan(99.99, "prod", aws_region="eu-west-1")
+    run, db = build(plan, restore=SNAPSHOT)
+    instance = primary(run).inputs
+    assert instance["identifier"] == "pay-env-db-r1"  # next to the old one, not in its place
+    assert instance["snapshotIdentifier"] == SNAPSHOT.snapshot
+    assert "restoreToPointInTime" not in instance
+    # The snapshot brings the database and its master user; RDS manages a new secret under our key.
+    assert "dbName" not in instance and "username" not in instance
+    assert "engineVersion" not in instance and "allocatedStorage" not in instance  # the snapshot's own
+    assert instance["manageMasterUserPassword"] is True
+    assert instance["masterUserSecretKmsKeyId"] == instance["kmsKeyId"]
+    # Same network, security group, parameter group as before.
+    assert instance["dbSubnetGroupName"] == "pay-env-db" and instance["parameterGroupName"] == "pay-env-db"
+    (group,) = [g for g in run.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name == "pay-sg"]
+    assert instance["vpcSecurityGroupIds"] == [f"{group.name}-id"]
+    logs = sorted(
+        g.inputs["name"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if "/rds/" in g.inputs["name"]
+    )
+    assert "/aws/rds/instance/pay-env-db-r1/postgresql" in logs
+    (replica,) = [r for r in run.of_type(RDS) if r.inputs.get("replicateSourceDb")]
+    assert replica.inputs["identifier"] == "pay-env-db-r1-eu-central-1"
+    assert resolve(db.secret_arn).endswith("rds!db-pay-env-db-r1-AbCdEf")
+    violations = check_resources(run.resources, Context.from_plan(plan))
+    assert not violations, "\n".join(map(str, violations))
+
+
+@pytest.mark.parametrize(
+    ("restore", "expected"),
+    [
+        (POINT_IN_TIME, {"sourceDbInstanceIdentifier": "pay-env-db", "restoreTime": "2025-01-31T09:41:00Z"}),
+        (
+            DatabaseRestore(id="r3", source="pay-env-db-r2", latest=True),
+            {"sourceDbInstanceIdentifier": "pay-env-db-r2", "useLatestRestorableTime": True},
+        ),
+    ],
+)
+def test_a_point_in_time_restore_replays_the_source_backups(restore, expected):
+    run, _ = build(env_plan(99.9, "prod"), restore=restore)
+    instance = primary(run).inputs
+    assert instance["identifier"] == f"pay-env-db-{restore.id}"
+    assert instance["restoreToPointInTime"] == expected
+    assert "snapshotIdentifier" not in instance
+
+
+@pytest.mark.parametrize(("env", "kept"), [("prod", True), ("dev", False)])
+def test_a_protected_database_and_its_logs_outlive_their_resource(env, kept):
+    # A restore replaces the instance; the old one (and its logs) must stay for the team to retire.
+    options = {}
+    build(env_plan(99.99, env), restore=SNAPSHOT, options=options)
+    assert options["pay-instance"] is kept
+    assert options["pay-log-postgresql"] is kept
+    if env == "prod":
+        assert options["pay-replica"] is True
+    assert options["pay-subnets"] is False  # shared by the old and the new instance; never replaced
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("rds:snap", r"database_restore must be a mapping"),
+        ({"snapshot": "s1"}, r"database_restore\.id is missing"),
+        ({"id": "r1", "snapshot": "s1", "when": "now"}, r"database_restore\.when is not a known setting"),
+        ({"id": "R_1", "snapshot": "s1"}, r"database_restore\.id must be 1 to 20 lowercase"),
+        ({"id": "r1"}, r"give exactly one source"),
+        ({"id": "r1", "snapshot": "s1", "source": "pay-env-db"}, r"give exactly one source"),
+        ({"id": "r1", "snapshot": "s 1"}, r"database_restore\.snapshot must be a DB snapshot identifier"),
+        ({"id": "r1", "snapshot": "s1", "latest": True}, r"time and latest go with source"),
+        ({"id": "r1", "source": "pay-env-db"}, r"exactly one of time .* or latest"),
+        ({"id": "r1", "source": "pay-env-db", "time": "yesterday"}, r"database_restore\.time must be a UTC time"),
+        ({"id": "r1", "source": "pay-env-db", "time": "2025-02-30T09:41:00Z"}, r"must be a UTC time"),
+        ({"id": "r1", "source": "Pay_DB", "latest": True}, r"database_restore\.source must be a DB instance"),
+        ({"id": "r1", "source": "pay-env-db", "latest": "yes"}, r"database_restore\.latest must be true or false"),
+    ],
+)
+def test_bad_restore_config_names_the_key(value, message):
+    with pytest.raises(ComponentArgsError, match=message):
+        DatabaseRestore.from_config(value)
+
+
+def test_restore_config_reads_back():
+    assert DatabaseRestore.from_config(None) is None
+    assert DatabaseRestore.from_config({"id": "r1", "snapshot": SNAPSHOT.snapshot}) == SNAPSHOT
+    value = {"id": "r2", "source": "pay-env-db", "time": "2025-01-31T09:41:00Z"}
+    assert DatabaseRestore.from_config(value) == POINT_IN_TIME
+
+
+def test_a_restore_id_that_makes_the_identifier_too_long_is_named():
+    long_id = DatabaseRestore(id="a" * 20, snapshot="s1")
+    plan = env_plan(99.99, "prod")
+    with pytest.raises(ComponentArgsError, match=r"database_restore\.id: the instance identifier .* longer than RDS"):
+        PostgresDatabaseArgs(
+            name="a-very-long-service-name-production",
+            region="us-east-1",
+            plan=plan.database,
+            vpc_id="vpc",
+            isolated_subnet_ids=["a", "b"],
+            log_retention_days=plan.log_retention_days,
+            replica_network=replica_network(plan),
+            restore=long_id,
+        ).validate()

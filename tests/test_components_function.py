@@ -8,7 +8,13 @@ import json
 import pulumi
 import pytest
 
-from pulumi_components import ComponentArgsError, ServerlessFunction, ServerlessFunctionArgs, VpcPlacement
+from pulumi_components import (
+    ApiDomain,
+    ComponentArgsError,
+    ServerlessFunction,
+    ServerlessFunctionArgs,
+    VpcPlacement,
+)
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.reliability.answers import SLA_CHOICES
@@ -30,7 +36,7 @@ def env_plan(sla: float, env: str, database: str = "none"):
     return plan_service(answers).environments[env]
 
 
-def build(plan, in_vpc=False, runtime="python3.13", **function_overrides):
+def build(plan, in_vpc=False, runtime="python3.13", domain=None, **function_overrides):
     made = {}
     function_plan = dataclasses.replace(plan.function, **function_overrides)
 
@@ -48,6 +54,7 @@ def build(plan, in_vpc=False, runtime="python3.13", **function_overrides):
                 environment={"SERVICE": "pay", "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:db"},
                 vpc=VpcPlacement("vpc-1", ["subnet-a", "subnet-b"], "10.30.0.0/16") if in_vpc else None,
                 secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:db"] if in_vpc else [],
+                domain=domain,
                 tags=plan.tags,
             ),
         )
@@ -104,6 +111,33 @@ def test_the_api_invokes_the_live_alias():
     assert permission.inputs["qualifier"] == "live"
     assert permission.inputs["sourceArn"].endswith("/*/*")
     assert resolve(fn.api_url).startswith("https://")
+
+
+def test_on_a_custom_domain_the_api_serves_it_alone_at_tls_1_2():
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/pay"
+    run, fn = build(env_plan(99.9, "prod"), domain=ApiDomain(hostname="pay.acme.io", certificate_arn=certificate))
+    (api,) = run.of_type("aws:apigatewayv2/api:Api")
+    assert api.inputs["disableExecuteApiEndpoint"] is True  # one way in: the team's name
+    (domain,) = run.of_type("aws:apigatewayv2/domainName:DomainName")
+    assert domain.inputs["domainName"] == "pay.acme.io"
+    assert domain.inputs["domainNameConfiguration"] == {
+        "certificateArn": certificate,
+        "endpointType": "REGIONAL",
+        "securityPolicy": "TLS_1_2",
+    }
+    (mapping,) = run.of_type("aws:apigatewayv2/apiMapping:ApiMapping")
+    assert (mapping.inputs["domainName"], mapping.inputs["stage"]) == ("pay.acme.io", "$default")
+    assert fn.url == "https://pay.acme.io"
+    assert resolve(fn.api_domain.domain_name_configuration.target_domain_name).endswith(
+        ".execute-api.us-east-1.amazonaws.com"
+    )
+
+
+def test_without_a_custom_domain_the_execute_api_endpoint_stays_on():
+    run, fn = build(env_plan(99.9, "prod"))
+    (api,) = run.of_type("aws:apigatewayv2/api:Api")
+    assert api.inputs.get("disableExecuteApiEndpoint") is False
+    assert not run.of_type("aws:apigatewayv2/domainName:DomainName") and fn.api_domain is None
 
 
 def test_the_role_grants_only_what_the_function_uses():
@@ -170,3 +204,17 @@ def test_releases_own_the_alias_after_creation():
     run_with_mocks(program)
     # `pulumi up` publishes versions; only a traffic-shifting deployment moves `live`.
     assert ignored == {"pay-live": ["functionVersion", "routingConfig"]}
+
+
+def test_secret_keys_come_with_the_secrets_they_encrypt():
+    plan = env_plan(99.9, "prod")
+    with pytest.raises(ComponentArgsError, match=r"secret_key_arns: keys given for no secret"):
+        ServerlessFunctionArgs(
+            name="pay-env",
+            region="us-east-1",
+            plan=plan.function,
+            code=pulumi.AssetArchive({}),
+            handler="handler.handle",
+            log_retention_days=plan.log_retention_days,
+            secret_key_arns=["arn:aws:kms:us-east-1:1:key/k"],
+        ).validate()

@@ -59,3 +59,13 @@ def test_lambda_without_a_database_needs_no_network():
         preflight(
             dataclasses.replace(plan, function=dataclasses.replace(plan.function, timeout_seconds=90)), "us-east-1"
         )
+
+
+def test_a_restore_is_checked_with_the_plan_it_restores():
+    from pulumi_components import DatabaseRestore
+
+    preflight(prod(), "us-east-1", DatabaseRestore(id="r1", snapshot="pay-prod-db-pre-migration"))
+    with pytest.raises(ComponentArgsError, match=r"database_restore is set but this service has no database"):
+        preflight(prod(database="none"), "us-east-1", DatabaseRestore(id="r1", snapshot="snap"))
+    with pytest.raises(ComponentArgsError, match=r"database_restore: give exactly one source"):
+        preflight(prod(), "us-east-1", DatabaseRestore(id="r1"))

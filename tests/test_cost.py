@@ -53,8 +53,9 @@ def test_default_totals_sum_the_environments():
 def test_99_99_adds_the_cross_region_replica_priced_in_the_dr_region():
     prod = lines(estimate_cost(plan(sla=99.99)).environment("prod"))
     assert prod["RDS PostgreSQL (Multi-AZ)"] == pytest.approx(2 * 0.478 * 730, abs=0.005)  # 697.88
-    assert prod["Cross-region replica in us-west-2"] == pytest.approx(0.478 * 730, abs=0.005)  # 348.94
-    assert prod["Replica storage in us-west-2"] == pytest.approx(11.50)
+    # The replica is Multi-AZ too, so a promoted DR database keeps a standby: two instances, two volumes.
+    assert prod["Cross-region replica in us-west-2 (Multi-AZ)"] == pytest.approx(2 * 0.478 * 730, abs=0.005)
+    assert prod["Replica storage in us-west-2"] == pytest.approx(2 * 11.50)
 
 
 def test_region_factor_scales_every_line():

@@ -159,6 +159,42 @@ CASES: dict[str, tuple[str, dict, dict]] = {
     "rds-multi-az": (g.RDS, GOOD_DB, {**GOOD_DB, "multiAz": False}),
     "lambda-dead-letter": (g.LAMBDA, GOOD_LAMBDA, {**GOOD_LAMBDA, "deadLetterConfig": None}),
     "lambda-reserved-concurrency": (g.LAMBDA, GOOD_LAMBDA, {**GOOD_LAMBDA, "reservedConcurrentExecutions": -1}),
+    "s3-public-access-blocked": (
+        g.BUCKET_PUBLIC_ACCESS,
+        dict.fromkeys(g.PUBLIC_ACCESS_FLAGS, True),
+        {**dict.fromkeys(g.PUBLIC_ACCESS_FLAGS, True), "restrictPublicBuckets": False},
+    ),
+    "s3-encrypted": (
+        g.BUCKET_ENCRYPTION,
+        {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        {"rules": []},
+    ),
+    "s3-tls-only": (
+        g.BUCKET_POLICY,
+        {
+            "policy": policy(
+                {"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "s3:PutObject", "Resource": "arn:b/*"},
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": ["arn:b", "arn:b/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            )
+        },
+        {"policy": policy({"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "s3:PutObject"})},
+    ),
+    "acm-dns-validation": (
+        g.CERTIFICATE,
+        {"domainName": "pay.example.com", "validationMethod": "DNS"},
+        {"domainName": "pay.example.com", "validationMethod": "EMAIL"},
+    ),
+    "api-domain-tls": (
+        g.API_DOMAIN,
+        {"domainNameConfiguration": {"securityPolicy": "TLS_1_2"}},
+        {"domainNameConfiguration": {"securityPolicy": "TLS_1_0"}},
+    ),
 }
 
 
@@ -263,6 +299,19 @@ def test_every_vpc_needs_a_flow_log():
     assert "vpc-flow-logs" in stack_rules(resources)
 
 
+def test_every_bucket_needs_its_public_access_block_encryption_and_policy():
+    bucket = g.Resource(g.BUCKET, "logs", {"bucketPrefix": "pay-prod-alb-logs-"})
+    baseline = [
+        g.Resource(g.BUCKET_PUBLIC_ACCESS, "logs-private", {}),
+        g.Resource(g.BUCKET_ENCRYPTION, "logs-encryption", {}),
+        g.Resource(g.BUCKET_POLICY, "logs-policy", {}),
+    ]
+    assert "s3-bucket-baseline" not in stack_rules([bucket, *baseline])
+    for missing in baseline:
+        found = g.check_stack([bucket, *(r for r in baseline if r is not missing)], STRICT)
+        assert [v.rule for v in found] == ["s3-bucket-baseline"], missing.type
+
+
 def test_cross_region_replica_rule():
     primary = g.Resource(g.RDS, "db", GOOD_DB)
     replica = g.Resource(g.RDS, "replica", {**GOOD_DB, "replicateSourceDb": "arn:db"})
@@ -347,8 +396,9 @@ def _pack_violations(pack, stack, resources):
 def test_the_policy_pack_runs_the_same_rules_with_the_stack_relaxations(generated, stack):
     pack = _load_pack(generated)
     assert [p.name for p in pack.POLICIES] == [r.name for r in (*g.RULES, *g.STACK_RULES)]
+    image = {"pay:image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pay@sha256:" + "0" * 64}  # a release
     run = run_program(
-        generated / "infra", project="pay", stack=stack, config=stack_config(generated / f"Pulumi.{stack}.yaml")
+        generated / "infra", project="pay", stack=stack, config=stack_config(generated / f"Pulumi.{stack}.yaml") | image
     )
     assert _pack_violations(pack, stack, run.resources) == []
     (db,) = [r for r in run.of_type(g.RDS) if not r.inputs.get("replicateSourceDb")]

@@ -13,7 +13,9 @@ from pulumi_components.deployability import RepositoryView, check_repository, ch
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import from_config
 from pulumi_components.reliability.answers import DEPLOYMENT_STRATEGIES, MONITORING_LEVELS, SLA_CHOICES
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
+
+# What the deploy workflow passes: the image it pushed to the environment's registry, by digest.
 
 # Each strategy and level meets every platform and database: the i-th combination takes the i-th
 # strategy and the (i // 3)-th level, so no extra stacks run for them.
@@ -25,7 +27,7 @@ COMBINATIONS = [
 ]
 OUTPUTS = {
     "aws-eks": {"cluster_name", "kubeconfig", "oidc_provider_arn", "node_role_arn", "workload_security_group_id"},
-    "aws-lambda": {"function_name", "alias_name", "function_version", "api_url", "base_url"},
+    "aws-lambda": {"function_name", "alias_name", "function_version", "base_url"},
 }
 DATABASE_OUTPUTS = {
     "db_endpoint",
@@ -53,7 +55,7 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(
     assert stacks == ["dev", "prod", "staging"]
     views = {}
     for stack in stacks:
-        config = stack_config(repo / f"Pulumi.{stack}.yaml")
+        config = stack_config(repo / f"Pulumi.{stack}.yaml") | {"svc:image": RELEASE_IMAGE}
         plan = from_config(config["svc:plan"])
         run = run_program(repo / "infra", project="svc", stack=stack, config=config)
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from service_fixtures import (
+    EDGE,
     OIDC_ARN,
     manifests,
     objects_of_kind,
@@ -16,7 +17,7 @@ from service_fixtures import (
 
 from pulumi_components import ComponentArgsError
 from pulumi_components.kubernetes_service import KubernetesService
-from pulumi_components.testing import walk
+from pulumi_components.testing import resolve, run_with_mocks, walk
 
 STRATEGIES = ("rolling", "canary", "blue-green")
 
@@ -243,8 +244,38 @@ def test_bad_args_fail_before_anything_is_created():
         KubernetesService("x", service_args(plan, image="example:latest"))
     with pytest.raises(ComponentArgsError, match=r"ingress_cidrs"):
         KubernetesService("x", service_args(plan, ingress_cidrs=[]))
+    with pytest.raises(ComponentArgsError, match=r"secret_key_arns: keys given for no secret"):
+        KubernetesService("x", service_args(plan, secret_arns=[], secret_key_arns=["arn:aws:kms:us-east-1:1:key/k"]))
     import dataclasses
 
     bad_steps = dataclasses.replace(plan, rollout=dataclasses.replace(plan.rollout, canary_steps=(50, 25, 100)))
     with pytest.raises(ComponentArgsError, match=r"rollout\.canary_steps"):
         KubernetesService("x", service_args(bad_steps))
+
+
+def test_the_ingress_serves_its_host_over_https_behind_the_web_acl_with_access_logs(runs):
+    _, run = runs["canary"]
+    (ingress,) = objects_of_kind(run, "Ingress")
+    notes = ingress["metadata"]["annotations"]
+    prefix = "alb.ingress.kubernetes.io/"
+    assert json.loads(notes[prefix + "listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
+    assert notes[prefix + "ssl-redirect"] == "443"  # port 80 only redirects
+    assert notes[prefix + "ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert notes[prefix + "certificate-arn"] == EDGE.certificate_arn
+    assert notes[prefix + "wafv2-acl-arn"] == EDGE.web_acl_arn
+    attributes = dict(item.split("=", 1) for item in notes[prefix + "load-balancer-attributes"].split(","))
+    assert attributes == {
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": EDGE.access_log_bucket,
+        "access_logs.s3.prefix": EDGE.access_log_prefix,
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+    }
+    assert [rule["host"] for rule in ingress["spec"]["rules"]] == [EDGE.hostname]
+
+
+def test_the_service_url_is_its_hostname_over_https():
+    plan = service_plan()
+    made = {}
+    run_with_mocks(lambda: made.setdefault("svc", KubernetesService("example", service_args(plan))))
+    assert made["svc"].url == f"https://{EDGE.hostname}"
+    assert resolve(made["svc"].load_balancer_hostname).endswith(".elb.amazonaws.com")

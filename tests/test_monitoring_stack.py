@@ -40,13 +40,15 @@ def env_plan(root: Path, env: str):
     return from_config(stack_config(root / f"Pulumi.{env}.yaml")["example-service:plan"])
 
 
-def build(level: str, env: str = "prod", credential: str | None = "pd-routing-key", **answers):
+def build(
+    level: str, env: str = "prod", credential: str | None = "pd-routing-key", credentials: dict | None = None, **answers
+):
     root = repo(platform="aws-eks", monitoring_level=level, **answers)
     args = MonitoringStackArgs(
         service="example-service",
         plan=env_plan(root, env),
         monitoring_dir=root / "monitoring",
-        oncall_credential=credential,
+        oncall_credentials=credentials if credentials is not None else {"oncall_credential": credential},
     )
 
     def program():
@@ -116,10 +118,7 @@ def test_alertmanager_gets_the_generated_config_and_a_mounted_secret():
     values = releases(run)["kube-prometheus-stack"].inputs["values"]["alertmanager"]
     assert values["config"] == yaml.safe_load((root / "monitoring/alertmanager/alertmanager.yml").read_text())
     assert values["alertmanagerSpec"]["secrets"] == ["example-service-oncall"]
-    (secret,) = [r for r in run.of_type("kubernetes:core/v1:Secret") if r.name.endswith("oncall")]
-    data = secret.inputs["stringData"]
-    data = data.get("value", data)  # secret inputs arrive wrapped
-    assert data == {"pagerduty-routing-key": "pd-routing-key"}
+    assert _oncall_secret(run) == {"pagerduty-routing-key": "pd-routing-key"}
 
 
 def test_without_a_credential_no_secret_is_mounted():
@@ -156,3 +155,41 @@ def test_missing_values_file_names_the_path(tmp_path):
     )
     with pytest.raises(ComponentArgsError, match=r"monitoring_dir: .*loki\.yaml is missing"):
         args.validate()
+
+
+def _oncall_secret(run) -> dict:
+    (secret,) = [r for r in run.of_type("kubernetes:core/v1:Secret") if r.name.endswith("oncall")]
+    data = secret.inputs["stringData"]
+    return data.get("value", data)  # secret inputs arrive wrapped
+
+
+def test_each_credential_file_gets_its_own_config_value():
+    credentials = {
+        "oncall_credential": "pd-page-key",
+        "oncall_ticket_credential": "pd-ticket-key",
+        "oncall_heartbeat_url": "https://hc-ping.com/0000",
+    }
+    data = _oncall_secret(build("basic", credentials=credentials))
+    assert data == {
+        "pagerduty-routing-key": "pd-page-key",
+        "pagerduty-ticket-routing-key": "pd-ticket-key",
+        "heartbeat-url": "https://hc-ping.com/0000",
+    }
+
+
+def test_a_missing_credential_is_left_out_and_named():
+    data = _oncall_secret(build("basic", credentials={"oncall_credential": "pd-page-key"}))
+    assert data == {"pagerduty-routing-key": "pd-page-key"}
+    root = repo(platform="aws-eks", monitoring_level="basic")
+    config = yaml.safe_load((root / "monitoring" / "alertmanager" / "alertmanager.yml").read_text())
+
+    def missing(env: str) -> list[str]:
+        return MonitoringStackArgs(
+            service="example-service",
+            plan=env_plan(root, env),
+            monitoring_dir=root / "monitoring",
+            oncall_credentials={"oncall_credential": "pd-page-key"},
+        ).missing_credentials(config)
+
+    assert missing("prod") == ["oncall_heartbeat_url", "oncall_ticket_credential"]
+    assert missing("dev") == ["oncall_ticket_credential"], "dev pages no one, so it pings no heartbeat"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,7 +12,10 @@ from conftest import render
 
 from pulumi_components import ComponentArgsError
 from pulumi_components.charts import CHARTS
+from pulumi_components.guardrails import Context, Resource, check_resources
+from pulumi_components.kubernetes_cluster import NodeAutoscaling
 from pulumi_components.platform_addons import (
+    DEFAULT_STORAGE_CLASS,
     PlatformAddons,
     PlatformAddonsArgs,
     chart_values,
@@ -22,6 +26,9 @@ from pulumi_components.testing import run_with_mocks
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "arn:aws:iam::123456789012:role/example-prod-alb-controller"
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/0123"
+AUTOSCALER_ROLE = "arn:aws:iam::123456789012:role/example-prod-cluster-autoscaler"
+UPSTREAM_POLICY = Path(__file__).parent / "reference" / "aws-load-balancer-controller" / "iam_policy.json"
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +48,21 @@ def addons_args(repo, strategy, **overrides):
         strategy=strategy,
         values_dir=repo / "deploy",
         load_balancer_role_arn=ROLE,
+        volume_key_arn=KEY,
+        autoscaling=NodeAutoscaling(role_arn=AUTOSCALER_ROLE, image_tag="v1.34.5"),
         tags={"service": "example", "environment": "prod"},
     )
     return PlatformAddonsArgs(**{**values, **overrides})
 
 
-def releases(repo, strategy):
-    run = run_with_mocks(lambda: PlatformAddons("example-prod", addons_args(repo, strategy)))
+def releases(repo, strategy, **overrides):
+    run = run_with_mocks(lambda: PlatformAddons("example-prod", addons_args(repo, strategy, **overrides)))
     return {r.inputs["chart"]: r for r in run.of_type(RELEASE)}
 
 
 @pytest.mark.parametrize("strategy", ["rolling", "canary", "blue-green"])
 def test_argo_rollouts_only_when_the_strategy_needs_it(repos, strategy):
-    installed = set(releases(repos[strategy], strategy))
+    installed = set(releases(repos[strategy], strategy, autoscaling=None))
     base = {"metrics-server", "external-secrets", "aws-load-balancer-controller"}
     assert installed == (base if strategy == "rolling" else base | {"argo-rollouts"})
     assert (repos[strategy] / "deploy" / "argo-rollouts.yaml").exists() == (strategy != "rolling")
@@ -125,13 +134,35 @@ def test_bad_args_name_the_setting(repos, tmp_path):
         PlatformAddons("x", addons_args(repos["canary"], "canary", values_dir=tmp_path / "missing"))
 
 
-def test_load_balancer_policy_only_changes_what_the_controller_tagged():
-    statements = {s["Sid"]: s for s in json.loads(load_balancer_controller_policy())["Statement"]}
-    assert statements["ChangeOwnedResources"]["Condition"] == {
-        "Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}
+def test_load_balancer_policy_is_the_upstream_document():
+    assert json.loads(load_balancer_controller_policy()) == json.loads(UPSTREAM_POLICY.read_text())
+
+
+def test_upstream_load_balancer_policy_passes_the_guardrails():
+    # Upstream lists every action (no `*` or `service:*`); its wildcard resources are scoped by the
+    # `elbv2.k8s.aws/cluster` tag conditions or by resource type, which the guardrail accepts.
+    role_policy = Resource("aws:iam/rolePolicy:RolePolicy", "alb", {"policy": load_balancer_controller_policy()})
+    assert check_resources([role_policy], Context()) == []
+
+
+def test_default_storage_class_is_encrypted_gp3_with_the_volume_key(repos):
+    run = run_with_mocks(lambda: PlatformAddons("example-prod", addons_args(repos["rolling"], "rolling")))
+    (storage,) = run.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage.inputs["metadata"] == {
+        "name": DEFAULT_STORAGE_CLASS,
+        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
     }
-    assert statements["CreateOwnedResources"]["Condition"] == {
-        "Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}
-    }
-    actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
-    assert not [action for action in actions if action.endswith(":*")]  # no service-wide wildcard
+    assert storage.inputs["provisioner"] == "ebs.csi.aws.com"
+    assert storage.inputs["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": KEY}
+    assert storage.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+
+
+def test_cluster_autoscaler_discovers_this_cluster_with_its_role_and_image(repos):
+    values = releases(repos["rolling"], "rolling")["cluster-autoscaler"].inputs["values"]
+    assert values["autoDiscovery"]["clusterName"] == "example-prod"
+    assert values["awsRegion"] == "eu-west-1"
+    assert values["image"]["tag"] == "v1.34.5"
+    account = values["rbac"]["serviceAccount"]
+    assert account["name"] == "cluster-autoscaler"
+    assert account["annotations"] == {"eks.amazonaws.com/role-arn": AUTOSCALER_ROLE}
+    assert values["cloudProvider"] == "aws"  # from deploy/cluster-autoscaler.yaml

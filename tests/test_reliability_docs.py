@@ -287,3 +287,36 @@ def test_runbooks_match_the_rendered_alert_list(repos, name):
     for alert in listed:
         assert (repo / alert["runbook"]).is_file(), alert["runbook"]
         assert (repo / "docs" / "runbooks" / "notes" / f"{alert['name']}.md").is_file()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("sla", (99.9, 99.99))
+def test_dr_restore_is_the_stack_config_the_program_reads(platform, sla):
+    """The restore procedure is numbered steps of config the component accepts, the commands name
+    only outputs the program exports, and the restored instance is named as the component names it."""
+    from pulumi_components import DatabaseRestore, PostgresDatabaseArgs
+
+    plan = plan_for(sla=sla, platform=platform)
+    text = render_docs(sla=sla, platform=platform)["disaster-recovery.md"]
+    section = text[text.index("## Restore the database") : text.index("## Rebuild the whole stack")]
+    assert [int(n) for n in re.findall(r"^(\d+)\. ", section, re.M)] == list(range(1, 9))
+    slug = plan.answers.service_slug
+    key = f"{slug}:database_restore"
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    assert len(blocks) == 2 and all(set(b) == {key} for b in blocks)
+    restores = [DatabaseRestore.from_config(b[key]) for b in blocks]
+    assert {r.point_in_time for r in restores} == {True, False}
+    name = f"{slug}-prod"
+    args = PostgresDatabaseArgs(
+        name=name, region="us-east-1", plan=plan.prod.database, vpc_id="v", isolated_subnet_ids=[], log_retention_days=1
+    )
+    assert f"`{args.identifier}-<id>`" in section and f"(`{args.identifier}`)" in section
+    assert f"source: {args.identifier}\n" in section
+    exported = set(re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "template" / "infra" / "__main__.py").read_text()))
+    named = set(re.findall(r"pulumi stack output (\w+)", text)) | set(
+        re.findall(r"out\(\) \{[^}]*\}.*?\$\(out (\w+)\)", text)
+    )
+    assert named and named <= exported, named - exported
+    # The security group and subnet group every restore command attaches.
+    assert '--subnet-group "$(out db_subnet_group_name)" --security-group "$(out db_security_group_id)"' in text
+    assert ("Multi-AZ, so the promoted database keeps a standby" in text) is plan.prod.database.replica_multi_az

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +22,7 @@ from pulumi_components.reliability import (
     tier_for,
     to_config,
 )
-from pulumi_components.reliability.answers import slugify
+from pulumi_components.reliability.answers import SLA_CHOICES, slugify
 from pulumi_components.reliability.slo import availability_objective, duration_seconds, latency_buckets_seconds
 
 
@@ -83,9 +86,9 @@ def test_latency_buckets_contain_the_target_exactly():
         ({"service_slug": "Payments"}, "DNS-1123"),
         ({"service_slug": "a" * 41}, "at most 40"),
         ({"aws_region": "mars-north-1"}, "AWS region code"),
-        ({"sla": 100}, "between 90.0 and 99.999"),
-        ({"sla": 42}, "between 90.0 and 99.999"),
-        ({"sla": 93.0}, "could never fire; choose at least 93.056"),
+        ({"sla": 100}, "between 93.056 and 99.999"),
+        ({"sla": 42}, "between 93.056 and 99.999"),
+        ({"sla": 93.0}, "between 93.056 and 99.999 .*14.4x burn-rate page could never fire"),
         ({"environments": ("dev", "staging")}, "must include prod"),
         ({"platform": "gcp"}, "platform must be one of aws-eks, aws-lambda"),
         ({"latency_slo_ms": 0}, "latency_slo_ms must be a whole number from 10"),
@@ -99,6 +102,20 @@ def test_latency_buckets_contain_the_target_exactly():
 def test_bad_answers_say_what_is_accepted(overrides, message):
     with pytest.raises(AnswerError, match=message):
         answers(**overrides)
+
+
+def test_one_lowest_sla_for_the_check_its_message_and_the_help():
+    """The range check's lower bound is where the fast page can still fire, and every text names it."""
+    from pulumi_components.reliability.answers import SLA_MIN, sla_error
+    from pulumi_components.reliability.slo import PAGE_FAST_BURN_RATE
+
+    assert PAGE_FAST_BURN_RATE * (1 - SLA_MIN / 100) <= 1 < PAGE_FAST_BURN_RATE * (1 - (SLA_MIN - 0.001) / 100)
+    assert sla_error(SLA_MIN) == ""
+    assert f"between {SLA_MIN} and" in sla_error(SLA_MIN - 0.001)
+    root = Path(__file__).resolve().parents[1]
+    help_text = yaml.safe_load((root / "copier.yml").read_text())["sla"]["help"]
+    assert f"from {SLA_MIN} to" in help_text
+    assert f"from {SLA_MIN} to" in (root / "README.md").read_text()
 
 
 def test_from_mapping_orders_environments_and_ignores_copier_internals():
@@ -288,6 +305,17 @@ def test_tiers_are_ordered_and_never_weaken():
         assert higher.canary_steps[0] <= lower.canary_steps[0]
 
 
+@pytest.mark.parametrize("sla", SLA_CHOICES)
+def test_the_dr_replica_is_multi_az_where_there_is_one_at_99_99(sla):
+    # A promoted replica becomes the production database: at 99.99 it keeps a standby from its
+    # first minute instead of running on one instance until someone converts it mid-incident.
+    plan = plan_service(answers(sla=sla, database="postgres"))
+    for env in plan.environments.values():
+        assert env.database.replica_multi_az is (env.name == "prod" and sla >= 99.99)
+        assert not env.database.replica_multi_az or env.database.replica_region
+    assert _weaker("database.replica_multi_az", True, False)
+
+
 def test_production_prometheus_keeps_the_whole_slo_period():
     # The 30-day SLI and the budget-remaining views read a full period of samples.
     from pulumi_components.reliability.slo import SLO_PERIOD_DAYS
@@ -299,3 +327,71 @@ def test_a_lambda_service_without_a_network_relaxes_nothing_network_shaped():
     plan = plan_service(answers(platform="aws-lambda", database="none", sla=99.99))
     for env in plan.environments.values():
         assert not {"single-nat-gateway", "fewer-availability-zones"} & set(env.relaxations)
+
+
+# --- the edge: hostnames and the web ACL's rate limit ----------------------------------------------
+
+
+def test_hostnames_are_derived_from_the_domain_per_environment():
+    plan = plan_service(answers(domain="acme.io"))
+    assert {env: p.edge.hostname for env, p in plan.environments.items()} == {
+        "dev": "payments.dev.acme.io",
+        "staging": "payments.staging.acme.io",
+        "prod": "payments.acme.io",
+    }
+    assert {p.edge.zone for p in plan.environments.values()} == {"acme.io"}
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ("example", "two or more dot-separated labels"),
+        ("Example.com", "lowercase letters"),
+        ("example.com.", "no trailing dot"),
+        ("-bad.example.com", "not starting or ending with '-'"),
+        ("x" * 50 + ".example.com", "at most 64"),
+    ],
+)
+def test_a_domain_that_cannot_hold_the_hostnames_is_rejected_with_what_is_accepted(domain, message):
+    with pytest.raises(AnswerError, match=re.escape(message)):
+        answers(domain=domain)
+
+
+def test_a_domain_is_judged_by_the_longest_hostname_of_the_chosen_environments():
+    # 60 characters for prod alone; staging's name would be 68.
+    domain = "d" * 51 + ".io"
+    answers(domain=domain, environments=("prod",))
+    with pytest.raises(AnswerError, match="payments.staging"):
+        answers(domain=domain, environments=("staging", "prod"))
+
+
+def test_the_waf_rate_limit_is_a_tenth_of_full_scale_capacity_per_client_over_the_window():
+    from pulumi_components.reliability.plan import POD_REQUESTS_PER_SECOND, WAF_RATE_WINDOW_SECONDS
+
+    for sla in (99.5, 99.9, 99.95, 99.99):
+        plan = plan_service(answers(sla=sla))
+        for env in plan.environments.values():
+            capacity = env.workload.replicas_max * POD_REQUESTS_PER_SECOND
+            assert env.edge.waf_rate_window_seconds == WAF_RATE_WINDOW_SECONDS == 300
+            assert env.edge.waf_rate_limit == capacity * WAF_RATE_WINDOW_SECONDS // 10
+        limits = [plan.environments[e].edge.waf_rate_limit for e in ("dev", "staging", "prod")]
+        assert limits == sorted(limits), "a bigger environment never gets a tighter per-client limit"
+    # Bronze production: 6 pods at 50 requests/s; one client may send 30/s, 9000 per 5 minutes.
+    assert plan_service(answers(sla=99.5)).prod.edge.waf_rate_limit == 9000
+
+
+def test_lambda_has_no_web_acl_to_size():
+    plan = plan_service(answers(platform="aws-lambda"))
+    assert {env.edge.waf_rate_limit for env in plan.environments.values()} == {0}
+    assert plan.prod.edge.hostname == "payments.example.com"
+
+
+def test_the_edge_round_trips_through_stack_config():
+    prod = plan_service(answers(domain="acme.io")).prod
+    data = to_config(prod)
+    assert data["edge"]["hostname"] == "payments.acme.io"
+    data["edge"]["hostname"] = "pay.acme.io"
+    assert from_config(data).edge.hostname == "pay.acme.io"
+    data["edge"]["waf_rate_limit"] = "many"
+    with pytest.raises(PlanConfigError, match=r"plan.edge.waf_rate_limit must be a whole number"):
+        from_config(data)

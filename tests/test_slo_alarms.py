@@ -131,3 +131,21 @@ def test_an_eks_catalogue_is_refused():
     eks = yaml.safe_load((repo(platform="aws-eks") / "monitoring" / "alerts.yaml").read_text())
     with pytest.raises(ComponentArgsError, match="catalogue: .* is not a CloudWatch alert"):
         args(catalogue=eks).validate()
+
+
+def test_every_alert_description_links_its_runbook_on_github():
+    run, _ = build(level="standard")
+    alerts = [r for r in (*run.of_type(COMPOSITE), *run.of_type(METRIC)) if "Runbook:" in r.inputs["alarmDescription"]]
+    assert {r.inputs.get("alarmName") or r.inputs["name"] for r in alerts} == {
+        f"example-service-prod-{alert['name']}" for alert in catalogue("standard")
+    }
+    for alarm in alerts:
+        name = (alarm.inputs.get("alarmName") or alarm.inputs["name"]).removeprefix("example-service-prod-")
+        url = f"https://github.com/platform/example-service/blob/main/docs/runbooks/{name}.md"
+        assert alarm.inputs["alarmDescription"].endswith(f"Runbook: {url}")
+
+
+def test_a_catalogue_without_absolute_runbook_links_is_refused():
+    relative = [{**alert, "runbook_url": alert["runbook"]} for alert in catalogue("basic")]
+    with pytest.raises(ComponentArgsError, match="needs an absolute runbook_url"):
+        args(level="basic", catalogue=relative).validate()

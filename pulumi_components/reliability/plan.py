@@ -32,6 +32,14 @@ ANALYSIS_WINDOW_SECONDS = 4 * PROMETHEUS_SCRAPE_INTERVAL_SECONDS
 LAMBDA_ALARM_PERIOD_SECONDS = 60
 LAMBDA_ALARM_DATAPOINTS = 1
 
+# The edge. What one pod at the plan's CPU request is sized to serve (the HPA adds pods above
+# hpa_cpu_percent of it); no single client IP may take more than WAF_CLIENT_SHARE of what the
+# workload serves at full scale, counted over WAF's trailing window (60, 120, 300 or 600 s).
+POD_REQUESTS_PER_SECOND = 50
+WAF_CLIENT_SHARE = 0.1
+WAF_RATE_WINDOW_SECONDS = 300
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # what a WAF rate-based rule accepts
+
 MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
     "basic": ("prometheus", "alertmanager"),
     "standard": ("prometheus", "alertmanager", "grafana", "loki", "alloy"),
@@ -100,6 +108,7 @@ class DatabasePlan:
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
     replica_region: str  # "" when there is no cross-region replica
+    replica_multi_az: bool = False  # the replica (and so the promoted DR database) spans two AZs
     backup_window: str = "03:00-04:00"
     maintenance_window: str = "sun:04:30-sun:05:30"
 
@@ -112,6 +121,19 @@ class FunctionPlan:
     provisioned_concurrency: int
     api_throttle_rate: int  # steady-state requests per second on the HTTP API
     api_throttle_burst: int
+
+
+@dataclass(frozen=True)
+class EdgePlan:
+    """Where the internet reaches the service: its name in the team's hosted zone, served
+    over HTTPS only, and (on EKS) the web ACL in front of the load balancer."""
+
+    zone: str  # the Route 53 public hosted zone (the `domain` answer) holding the records
+    hostname: str  # the service's name in this environment; the certificate is issued for it
+    waf_rate_limit: int = 0  # requests per client IP per window before WAF blocks; 0: no web ACL (Lambda)
+    waf_rate_window_seconds: int = WAF_RATE_WINDOW_SECONDS
+    # Managed rules (e.g. SizeRestrictions_BODY for larger request bodies) that only count here.
+    waf_count_only: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,9 +208,7 @@ class RolloutPlan:
         then failure_limit + 1 failed measurements."""
         if self.strategy == "rolling":
             return 0  # no analysis: rolling relies on readiness probes and alerts
-        return PROMETHEUS_SCRAPE_INTERVAL_SECONDS + self.analysis_interval_seconds * (
-            self.analysis_failure_limit + 1
-        )
+        return PROMETHEUS_SCRAPE_INTERVAL_SECONDS + self.analysis_interval_seconds * (self.analysis_failure_limit + 1)
 
 
 @dataclass(frozen=True)
@@ -228,6 +248,7 @@ class EnvironmentPlan:
     cluster: ClusterPlan | None = None
     database: DatabasePlan | None = None
     function: FunctionPlan | None = None
+    edge: EdgePlan | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +345,7 @@ def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
         performance_insights_retention_days=7,
         monitoring_interval_seconds=60 if env == "dev" else 15,
         replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
+        replica_multi_az=prod and tier.cross_region_replica and tier.replica_multi_az,
     )
 
 
@@ -351,6 +373,23 @@ def _function(env: str, tier: Tier) -> FunctionPlan:
         provisioned_concurrency=tier.lambda_provisioned_concurrency if prod else 0,
         api_throttle_rate=reserved * 10,
         api_throttle_burst=reserved * 20,
+    )
+
+
+def waf_rate_limit(workload: WorkloadPlan, window_seconds: int = WAF_RATE_WINDOW_SECONDS) -> int:
+    """Requests one client IP may send per window: its share of the workload at full scale."""
+    low, high = WAF_RATE_LIMIT_RANGE
+    limit = math.ceil(workload.replicas_max * POD_REQUESTS_PER_SECOND * WAF_CLIENT_SHARE * window_seconds)
+    return min(high, max(low, limit))
+
+
+def _edge(env: str, answers: Answers, workload: WorkloadPlan) -> EdgePlan:
+    eks = answers.platform == "aws-eks"
+    return EdgePlan(
+        zone=answers.domain,
+        hostname=answers.hostname(env),
+        # An API Gateway HTTP API cannot carry a web ACL; its stage throttles instead (FunctionPlan).
+        waf_rate_limit=waf_rate_limit(workload) if eks else 0,
     )
 
 
@@ -426,6 +465,7 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         cluster=_cluster(env, network, workload) if eks else None,
         database=_database(env, tier, answers) if answers.database == "postgres" else None,
         function=None if eks else _function(env, tier),
+        edge=_edge(env, answers, workload),
     )
 
 

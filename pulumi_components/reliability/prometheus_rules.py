@@ -5,9 +5,20 @@ dumped to YAML; Pulumi wraps the same groups in PrometheusRule objects; the
 local game day loads `rule_file(plan, time_scale=60)`, where every window and
 `for` is sixty times shorter but the rule names and thresholds are the same.
 
-Recording-rule names follow Sloth (`slo:sli_error:ratio_rate5m`,
-`slo:period_error_budget_remaining:ratio`, ...) so dashboards and tools
-written for Sloth or Pyrra read them unchanged.
+Recording rules follow Sloth's generated rules (slok/sloth v0.16.0,
+`examples/_gen/getting-started.yml`): the same names (`slo:sli_error:ratio_rate5m`
+... `slo:period_error_budget_remaining:ratio`), the same `sloth_id`,
+`sloth_service`, `sloth_slo` (and, on SLI ratios, `sloth_window`) labels, and the
+`sloth_slo_info` series, so Sloth's UI and dashboards built on Sloth's series
+find these SLOs. They also carry `service` and `slo`, which the alerts and this
+repo's dashboards select on. Pyrra's tools read Pyrra's own recording rules
+(and its ServiceLevelObjective objects), which are not generated here.
+
+Two deliberate differences from Sloth: every ratio reads 0, not NaN, without
+traffic; and the 30-day ratio is request-weighted (bad requests over all
+requests in the period, from per-evaluation 5-minute rates), where Sloth
+averages the 5-minute ratio over time, so time without traffic counts as
+neither good nor bad instead of as error-free.
 """
 
 from __future__ import annotations
@@ -23,6 +34,11 @@ DURATION = "http_request_duration_seconds"
 ERROR_CODES = "5.."
 # Denominator floor: with no traffic the ratio is 0, never NaN, and nothing pages at night.
 ZERO_TRAFFIC_FLOOR = 1e-12
+# Per-second event rates over 5 minutes, recorded each evaluation; the 30-day ratio sums them.
+EVENTS, BAD_EVENTS = "slo:sli_events:rate5m", "slo:sli_bad_events:rate5m"
+# sloth_slo_info's descriptive labels: the Sloth spec these SLOs correspond to; the generator (these
+# rules are not Sloth's output, so the mode is none of Sloth's); the Sloth release whose rules they follow.
+SLOTH_SPEC, SLOTH_MODE, SLOTH_VERSION = "prometheus/v1", "groundwork", "v0.16.0"
 
 
 def scaled(duration: str, time_scale: int = 1) -> str:
@@ -47,55 +63,117 @@ def objectives(plan: ServicePlan) -> tuple[Objective, ...]:
     return (plan.availability, plan.latency)
 
 
-def _slo_labels(plan: ServicePlan, objective: Objective) -> dict[str, str]:
-    return {"service": plan.answers.service_slug, "slo": objective.sli}
+def sloth_id(plan: ServicePlan, objective: Objective) -> str:
+    """Sloth's SLO id: `<service>-<slo name>`; the SLO name here is the SLI."""
+    return f"{plan.answers.service_slug}-{objective.sli}"
 
 
-def _sli_expr(plan: ServicePlan, objective: Objective, window: str) -> str:
+def slo_labels(plan: ServicePlan, objective: Objective) -> dict[str, str]:
+    service = plan.answers.service_slug
+    return {
+        "service": service,
+        "slo": objective.sli,
+        "sloth_id": sloth_id(plan, objective),
+        "sloth_service": service,
+        "sloth_slo": objective.sli,
+    }
+
+
+def _selector(plan: ServicePlan, objective: Objective) -> str:
+    return f'{{service="{plan.answers.service_slug}", slo="{objective.sli}"}}'
+
+
+def _events(plan: ServicePlan, objective: Objective, window: str) -> tuple[str, str]:
+    """(bad events, all events) per second over `window`: failing or slow requests per SLI."""
     job = service_selector(plan.answers.service_slug)
-    floor = repr(ZERO_TRAFFIC_FLOOR)
     if objective.sli == "availability":
-        errors = f'(sum(rate({REQUESTS}{{{job}, code=~"{ERROR_CODES}"}}[{window}])) or vector(0))'
-        total = f"sum(rate({REQUESTS}{{{job}}}[{window}]))"
-        return f"{errors}\n/\nclamp_min({total}, {floor})"
+        bad = f'(sum(rate({REQUESTS}{{{job}, code=~"{ERROR_CODES}"}}[{window}])) or vector(0))'
+        return bad, f"sum(rate({REQUESTS}{{{job}}}[{window}]))"
     threshold = plan.answers.latency_slo_ms / 1000
     total = f"sum(rate({DURATION}_count{{{job}}}[{window}]))"
     fast = f"sum(rate({DURATION}_bucket{{{job}, {le_matcher(threshold)}}}[{window}]))"
-    return f"clamp_min({total} - {fast}, 0)\n/\nclamp_min({total}, {floor})"
+    return f"clamp_min({total} - {fast}, 0)", total
+
+
+def _sli_expr(plan: ServicePlan, objective: Objective, window: str) -> str:
+    bad, total = _events(plan, objective, window)
+    return f"{bad}\n/\nclamp_min({total}, {ZERO_TRAFFIC_FLOOR!r})"
+
+
+def _period_expr(plan: ServicePlan, objective: Objective, period: str) -> str:
+    """Bad requests over all requests in the period. A 5-minute window without traffic adds
+    nothing to either sum, so idle time is neither good nor bad; no traffic at all reads 0."""
+    sel = _selector(plan, objective)
+    return (
+        f"sum_over_time({BAD_EVENTS}{sel}[{period}])\n/\n"
+        f"clamp_min(sum_over_time({EVENTS}{sel}[{period}]), {ZERO_TRAFFIC_FLOOR!r})"
+    )
 
 
 def sli_recordings(plan: ServicePlan, time_scale: int = 1) -> list[dict[str, Any]]:
-    """The error ratio of each SLO over every window; the 30-day one averages the 5m ratio."""
+    """The event rates over 5 minutes, then the error ratio of each SLO over every window."""
     rules = []
     period = f"{SLO_PERIOD_DAYS}d"
     for objective in objectives(plan):
-        labels = _slo_labels(plan, objective)
-        selector = f'{{service="{labels["service"]}", slo="{objective.sli}"}}'
+        labels = slo_labels(plan, objective)
+        short = SLI_WINDOWS[0]
+        bad, total = _events(plan, objective, scaled(short, time_scale))
+        for record, expr in ((BAD_EVENTS, bad), (EVENTS, total)):
+            rules.append({"record": record, "expr": expr, "labels": {**labels, "sloth_window": short}})
         for window in SLI_WINDOWS:
             if window == period:
-                expr = f"avg_over_time(slo:sli_error:ratio_rate5m{selector}[{scaled(period, time_scale)}])"
+                expr = _period_expr(plan, objective, scaled(period, time_scale))
             else:
                 expr = _sli_expr(plan, objective, scaled(window, time_scale))
-            rules.append({"record": f"slo:sli_error:ratio_rate{window}", "expr": expr, "labels": labels})
+            rules.append(
+                {
+                    "record": f"slo:sli_error:ratio_rate{window}",
+                    "expr": expr,
+                    "labels": {**labels, "sloth_window": window},
+                }
+            )
     return rules
 
 
+def sloth_info_labels(plan: ServicePlan, objective: Objective) -> dict[str, str]:
+    """The labels of `sloth_slo_info`: the SLO's, plus Sloth's descriptive ones. Sloth writes the
+    objective as a percentage (`99.9`), as `strconv.FormatFloat(objective, 'f', -1, 64)` does."""
+    return {
+        **slo_labels(plan, objective),
+        "sloth_mode": SLOTH_MODE,
+        "sloth_objective": repr(round(objective.objective * 100, 6)).removesuffix(".0"),
+        "sloth_spec": SLOTH_SPEC,
+        "sloth_version": SLOTH_VERSION,
+    }
+
+
+def _per_slo(series: str, selector: str) -> str:
+    """One series per SLO, whichever window it was recorded over."""
+    return f"max({series}{selector}) without (sloth_window)"
+
+
 def meta_recordings(plan: ServicePlan) -> list[dict[str, Any]]:
-    """Objective, budget and burn rates as series, so dashboards never compute them."""
+    """Objective, budget and burn rates as series, so dashboards never compute them; and
+    `sloth_slo_info`, the series Sloth's UI lists SLOs from."""
     rules = []
     for objective in objectives(plan):
-        labels = _slo_labels(plan, objective)
-        selector = f'{{service="{labels["service"]}", slo="{objective.sli}"}}'
+        labels = slo_labels(plan, objective)
+        sel = _selector(plan, objective)
         budget = repr(objective.error_budget)
+
         for record, expr in (
             ("slo:objective:ratio", f"vector({objective.objective!r})"),
             ("slo:error_budget:ratio", f"vector({budget})"),
             ("slo:time_period:days", f"vector({SLO_PERIOD_DAYS})"),
-            ("slo:current_burn_rate:ratio", f"slo:sli_error:ratio_rate5m{selector} / {budget}"),
-            ("slo:period_burn_rate:ratio", f"slo:sli_error:ratio_rate{SLO_PERIOD_DAYS}d{selector} / {budget}"),
-            ("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{selector}"),
+            ("slo:current_burn_rate:ratio", f"{_per_slo('slo:sli_error:ratio_rate5m', sel)} / {budget}"),
+            (
+                "slo:period_burn_rate:ratio",
+                f"{_per_slo(f'slo:sli_error:ratio_rate{SLO_PERIOD_DAYS}d', sel)} / {budget}",
+            ),
+            ("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{sel}"),
         ):
             rules.append({"record": record, "expr": expr, "labels": labels})
+        rules.append({"record": "sloth_slo_info", "expr": "vector(1)", "labels": sloth_info_labels(plan, objective)})
     return rules
 
 
@@ -111,7 +189,7 @@ def alerting_rules(plan: ServicePlan, time_scale: int = 1, engine: str = "promet
         rule["annotations"] = {
             "summary": alert.summary,
             "description": alert.description,
-            "runbook_url": alert.runbook,
+            "runbook_url": alert.runbook_url,
         }
         rules.append(rule)
     return rules

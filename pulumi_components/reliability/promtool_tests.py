@@ -17,7 +17,7 @@ from typing import Any
 
 from .alerts import APP_CONTAINER, Alert, alert_catalogue, scrape_job
 from .plan import ServicePlan
-from .prometheus_rules import DURATION, REQUESTS, objectives
+from .prometheus_rules import DURATION, REQUESTS, objectives, slo_labels, sloth_info_labels
 from .slo import BurnRateAlert, duration_seconds
 
 TRAFFIC_PER_MINUTE = 100_000  # requests a minute in the synthetic series
@@ -68,7 +68,7 @@ def _expected(plan: ServicePlan, alert: Alert, series_labels: dict[str, str]) ->
         "exp_annotations": {
             "summary": alert.summary,
             "description": _expand(alert.description, series_labels),
-            "runbook_url": alert.runbook,
+            "runbook_url": alert.runbook_url,
         },
     }
 
@@ -88,13 +88,17 @@ def _case(name: str, series: list[dict[str, str]], checks: list[dict[str, Any]])
 # --- SLO traffic -------------------------------------------------------------------------------------------------
 
 
-def _traffic(plan: ServicePlan, sli: str, segments: list[tuple[int, float]]) -> list[dict[str, str]]:
-    """Request series for `segments` of (minutes, bad ratio): failing or slow requests per SLI."""
+def _traffic(
+    plan: ServicePlan, sli: str, segments: list[tuple[int, float]], idle: tuple[int, ...] = ()
+) -> list[dict[str, str]]:
+    """Request series for `segments` of (minutes, bad ratio): failing or slow requests per SLI.
+    Segments whose index is in `idle` have no requests at all (the counters stay flat)."""
     slug = plan.answers.service_slug
     job = {"namespace": slug, "job": scrape_job(slug), "method": "GET", "route": "/"}
-    total = counter(*((minutes, TRAFFIC_PER_MINUTE) for minutes, _ in segments))
-    bad = counter(*((minutes, TRAFFIC_PER_MINUTE * ratio) for minutes, ratio in segments))
-    good = counter(*((minutes, TRAFFIC_PER_MINUTE * (1 - ratio)) for minutes, ratio in segments))
+    rates = [(minutes, 0 if i in idle else TRAFFIC_PER_MINUTE, ratio) for i, (minutes, ratio) in enumerate(segments)]
+    total = counter(*((minutes, per_minute) for minutes, per_minute, _ in rates))
+    bad = counter(*((minutes, per_minute * ratio) for minutes, per_minute, ratio in rates))
+    good = counter(*((minutes, per_minute * (1 - ratio)) for minutes, per_minute, ratio in rates))
     if sli == "availability":
         return [
             _series(REQUESTS, {**job, "code": "200"}, good),
@@ -119,7 +123,7 @@ def first_firing_minute(row: BurnRateAlert, error_ratio: float, for_: str) -> in
 
 def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
     objective = plan.availability if alert.slo == "availability" else plan.latency
-    labels = {"service": plan.answers.service_slug, "slo": alert.slo}
+    labels = slo_labels(plan, objective)
     fastest = alert.burn_rows[0]
     start = OUTAGE_START_MINUTES
     cases = []
@@ -166,7 +170,7 @@ def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
 
 
 def _budget_low_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
-    labels = {"service": plan.answers.service_slug, "slo": "availability"}
+    labels = slo_labels(plan, plan.availability)
     budget = plan.availability.error_budget
     fire = _minutes(alert.for_) + 2
     return [
@@ -293,11 +297,25 @@ def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
     return _steady_cases(plan, alert, series, labels)
 
 
+IDLE_MINUTES = 120  # time without traffic after an hour of it, in the period-ratio case
+
+
+def _ratio_check(objective_sli: str, window: str, labels: dict[str, str], minute: int, value: float) -> dict:
+    return {
+        # rounded: rate extrapolation leaves float noise in the last digits
+        "expr": f'round(slo:sli_error:ratio_rate{window}{{slo="{objective_sli}"}} * 1e6) / 1e6',
+        "eval_time": f"{minute}m",
+        "exp_samples": [{"labels": _labels({**labels, "sloth_window": window}), "value": value}],
+    }
+
+
 def recording_cases(plan: ServicePlan) -> list[dict[str, Any]]:
-    """With zero traffic every SLI reads 0, not NaN; with 1% errors it reads 0.01."""
+    """With zero traffic every SLI reads 0, not NaN; with 1% errors it reads 0.01; time without
+    traffic leaves the 30-day ratio where the traffic put it (not diluted towards 0); and
+    `sloth_slo_info` describes each SLO as Sloth's UI reads it."""
     cases = []
     for objective in objectives(plan):
-        labels = {"service": plan.answers.service_slug, "slo": objective.sli}
+        labels = slo_labels(plan, objective)
         for title, ratio, traffic in (("no traffic", 0.0, 0), ("1% bad requests", 0.01, TRAFFIC_PER_MINUTE)):
             series = _traffic(plan, objective.sli, [(120, ratio)])
             if not traffic:
@@ -308,16 +326,38 @@ def recording_cases(plan: ServicePlan) -> list[dict[str, Any]]:
                     "interval": "1m",
                     "input_series": series,
                     "promql_expr_test": [
-                        {
-                            # rounded: rate extrapolation leaves float noise in the last digits
-                            "expr": f'round(slo:sli_error:ratio_rate{window}{{slo="{objective.sli}"}} * 1e6) / 1e6',
-                            "eval_time": "100m",
-                            "exp_samples": [{"labels": _labels(labels), "value": ratio}],
-                        }
-                        for window in ("5m", "1h")
+                        _ratio_check(objective.sli, window, labels, 100, ratio) for window in ("5m", "1h", "30d")
                     ],
                 }
             )
+        idle_end = STEADY_MINUTES + IDLE_MINUTES
+        cases.append(
+            {
+                "name": f"{objective.sli} 30-day ratio: {IDLE_MINUTES} minutes without traffic count for nothing",
+                "interval": "1m",
+                "input_series": _traffic(plan, objective.sli, [(STEADY_MINUTES, 0.01), (IDLE_MINUTES, 0.0)], idle=(1,)),
+                "promql_expr_test": [
+                    _ratio_check(objective.sli, "30d", labels, STEADY_MINUTES, 0.01),
+                    _ratio_check(objective.sli, "30d", labels, idle_end, 0.01),
+                    _ratio_check(objective.sli, "5m", labels, idle_end, 0.0),
+                ],
+            }
+        )
+        info = sloth_info_labels(plan, objective)
+        cases.append(
+            {
+                "name": f"{objective.sli} SLO is listed by sloth_slo_info",
+                "interval": "1m",
+                "input_series": [],
+                "promql_expr_test": [
+                    {
+                        "expr": f'sloth_slo_info{{sloth_id="{labels["sloth_id"]}"}}',
+                        "eval_time": "1m",
+                        "exp_samples": [{"labels": "sloth_slo_info" + _labels(info), "value": 1}],
+                    }
+                ],
+            }
+        )
     return cases
 
 

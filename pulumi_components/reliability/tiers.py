@@ -25,6 +25,9 @@ class Tier:
     db_instance_class: str
     backup_retention_days: int
     cross_region_replica: bool  # a read replica in the DR region to promote
+    # The replica runs Multi-AZ itself, so the database a regional failover promotes is highly
+    # available from its first minute instead of one instance until someone converts it.
+    replica_multi_az: bool
     # Recovery objectives (minutes)
     rto_minutes: int
     rpo_minutes: int
@@ -53,6 +56,7 @@ TIERS: tuple[Tier, ...] = (
         db_instance_class="db.t4g.large",
         backup_retention_days=7,
         cross_region_replica=False,
+        replica_multi_az=False,
         rto_minutes=240,
         rpo_minutes=5,
         canary_steps=(20, 50, 100),
@@ -75,6 +79,7 @@ TIERS: tuple[Tier, ...] = (
         db_instance_class="db.m7g.large",
         backup_retention_days=14,
         cross_region_replica=False,
+        replica_multi_az=False,
         rto_minutes=60,
         rpo_minutes=5,
         canary_steps=(5, 25, 50, 100),
@@ -97,6 +102,7 @@ TIERS: tuple[Tier, ...] = (
         db_instance_class="db.r7g.large",
         backup_retention_days=21,
         cross_region_replica=False,
+        replica_multi_az=False,
         rto_minutes=30,
         rpo_minutes=5,
         canary_steps=(5, 25, 50, 100),
@@ -119,6 +125,7 @@ TIERS: tuple[Tier, ...] = (
         db_instance_class="db.r7g.xlarge",
         backup_retention_days=35,
         cross_region_replica=True,
+        replica_multi_az=True,
         rto_minutes=15,
         rpo_minutes=1,
         canary_steps=(1, 5, 25, 50, 100),

@@ -1,4 +1,4 @@
-"""The same core behind API Gateway's HTTP API (payload format 2.0) on AWS Lambda.
+"""The same routes behind API Gateway's HTTP API (payload format 2.0) on AWS Lambda.
 
 An unexpected exception is re-raised, so Lambda counts it in its Errors metric
 (the deployment alarms read it) and the API answers 500.
@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from . import core, logs
+from . import logs, routing
 
 logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
 log = logging.getLogger("service")
@@ -21,9 +21,9 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.perf_counter()
     method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
     path = event.get("rawPath", "/")
-    response = core.respond(method, path)
-    route = core.route_of(path)
-    if route not in core.PROBE_ROUTES:
+    response = routing.respond(method, path)
+    route = routing.route_of(path)
+    if route not in routing.PROBE_ROUTES:
         log.info(
             "request",
             extra={

@@ -1,4 +1,4 @@
-"""The HTTP server of the container: the core's routes, Prometheus metrics on /metrics,
+"""The HTTP server of the container: the service's routes, Prometheus metrics on /metrics,
 one JSON access log line per request, and a graceful stop on SIGTERM.
 
 Metrics (the names the alert rules, dashboards and rollout analysis query):
@@ -29,7 +29,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from . import config, core, logs, settings
+from . import config, logs, routing, settings
 
 log = logging.getLogger("service")
 disable_created_metrics()  # no *_created series: they double the series count and nothing reads them
@@ -56,14 +56,14 @@ class Metrics:
                 "Whether a dependency answers (1) or not (0)",
                 ["dependency"],
                 registry=self.registry,
-            ).labels(dependency="postgres").set_function(lambda: 0.0 if core.check_database() else 1.0)
+            ).labels(dependency="postgres").set_function(lambda: 0.0 if routing.check_database() else 1.0)
         # Series exist from the start, so ratios and rates read 0 rather than nothing.
         for code in ("200", "500"):
             self.requests.labels(code=code, method="GET", route="/")
         self.duration.labels(method="GET", route="/")
 
     def observe(self, method: str, route: str, code: int, seconds: float) -> None:
-        if route in core.PROBE_ROUTES:
+        if route in routing.PROBE_ROUTES:
             return
         self.requests.labels(code=str(code), method=method, route=route).inc()
         self.duration.labels(method=method, route=route).observe(seconds)
@@ -74,7 +74,7 @@ class Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, state: core.State) -> None:
+    def __init__(self, address: tuple[str, int], metrics: Metrics, state: routing.State) -> None:
         super().__init__(address, Handler)
         self.metrics, self.state = metrics, state
 
@@ -95,7 +95,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         started = time.perf_counter()
-        route = core.route_of(self.path)
+        route = routing.route_of(self.path)
         try:
             if route == "/metrics":
                 status, headers, body = (
@@ -106,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
             elif route == "/" and injected_fault():
                 status, headers, body = 500, {"content-type": "application/json"}, b'{"error": "injected fault"}'
             else:
-                response = core.respond(method, self.path, self.server.state)
+                response = routing.respond(method, self.path, self.server.state)
                 status, headers, body = response.status, response.headers, response.encoded()
         except Exception:
             log.exception("request failed", extra={"method": method, "route": route})
@@ -120,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         elapsed = time.perf_counter() - started
         self.server.metrics.observe(method, route, status, elapsed)
-        if route not in core.PROBE_ROUTES:
+        if route not in routing.PROBE_ROUTES:
             log.info(
                 "request",
                 extra={"method": method, "route": route, "code": status, "duration_ms": round(elapsed * 1000, 2)},
@@ -144,7 +144,7 @@ def injected_fault() -> bool:
     return random.random() < ratio
 
 
-def serve(host: str, port: int, state: core.State = core.STATE) -> Server:
+def serve(host: str, port: int, state: routing.State = routing.STATE) -> Server:
     """A started server on (host, port); port 0 picks a free one (see server.server_address)."""
     server = Server((host, port), Metrics(), state)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()

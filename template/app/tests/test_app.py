@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from service import core, lambda_handler, settings
+from service import lambda_handler, routing, settings
 from service.server import serve
 
 APP = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def get(url: str) -> tuple[int, str, dict[str, str]]:
 def server(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DB_HOST", raising=False)
-    state = core.State()
+    state = routing.State()
     running = serve("127.0.0.1", 0, state)
     yield f"http://127.0.0.1:{running.server_address[1]}", running
     running.shutdown()
