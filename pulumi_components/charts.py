@@ -19,6 +19,8 @@ class Chart:
 
 PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 GRAFANA_COMMUNITY = "https://grafana-community.github.io/helm-charts"  # grafana, loki, tempo since 2026
+# Actions Runner Controller publishes its charts to an OCI registry only.
+ARC_CHARTS = "oci://ghcr.io/actions/actions-runner-controller-charts"
 
 CHARTS: dict[str, Chart] = {
     chart.name: chart
@@ -42,5 +44,7 @@ CHARTS: dict[str, Chart] = {
         # Chart 9.59.0 ships the 1.35 image; `kubernetes_cluster.CLUSTER_AUTOSCALER_IMAGE_TAGS` sets
         # the one matching the cluster's minor.
         Chart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "kube-system"),
+        Chart("gha-runner-scale-set-controller", "0.14.2", ARC_CHARTS, "arc-systems"),
+        Chart("gha-runner-scale-set", "0.14.2", ARC_CHARTS, "arc-runners"),
     )
 }

@@ -74,12 +74,14 @@ def helm_release(
     values file from `values_dir`. Atomic: a failed upgrade rolls the release back."""
     require(chart in CHARTS, f"chart: {chart!r} is not pinned in charts.py; pinned: {', '.join(sorted(CHARTS))}")
     pinned = CHARTS[chart]
+    # An OCI registry is addressed through the chart reference itself, not a repository index.
+    oci = pinned.repo.startswith("oci://")
     return k8s.helm.v3.Release(
         name,
         name=chart,
-        chart=pinned.name,
+        chart=f"{pinned.repo}/{pinned.name}" if oci else pinned.name,
         version=pinned.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pinned.repo),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pinned.repo),
         namespace=pinned.namespace,
         create_namespace=True,
         values=chart_values(values_dir, chart, overrides),

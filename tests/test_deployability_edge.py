@@ -11,7 +11,7 @@ import pytest
 from conftest import render
 
 from pulumi_components.deployability import StackView, check_stack, stack_view
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 EDGE_RULES = (
     "edge-ingress-https",
@@ -31,7 +31,7 @@ def stacks(tmp_path_factory) -> dict[str, StackView]:
         repo = render(
             tmp_path_factory.mktemp(platform) / "svc", platform=platform, service_slug="svc", domain="acme.io"
         )
-        config = stack_config(repo / "Pulumi.prod.yaml")
+        config = stack_config(repo / "Pulumi.prod.yaml") | {"svc:image": RELEASE_IMAGE}
         run = run_program(repo / "infra", project="svc", stack="prod", config=config)
         views[platform] = stack_view("svc", "prod", run, config)
     return views

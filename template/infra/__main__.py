@@ -5,8 +5,8 @@ reliability model wrote; nothing here is sized by hand. Change the plan
 there (or the answers, with `copier update`), not in this file.
 
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
-                + PlatformAddons + KubernetesService (the workload, from the image registry
-                the bootstrap program created: bootstrap/)
+                + PlatformAddons + CiRunners + KubernetesService (the workload, from the image
+                registry the bootstrap program created: bootstrap/)
                 + EdgeProtection (WAF, access logs) behind PublicEndpoint (certificate, DNS)
     aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
                 behind PublicEndpoint (certificate, DNS)
@@ -129,6 +129,16 @@ function = None
 
 # ---- Platform ---------------------------------------------------------------------------------
 if platform == "aws-eks":
+    import dataclasses
+
+    from components.ci_runners import bootstrap_api_cidrs, github_repository
+
+    # The first `pulumi up` creates the in-cluster runners, so it runs from an admin's workstation
+    # through the API opened to that admin's address only; removed once the runners exist
+    # (docs/pipelines.md, "First deploy of an environment"). Both are checked before any resource.
+    admin_cidrs = bootstrap_api_cidrs(config.get_object("bootstrap_api_cidrs"))
+    runners_repository = github_repository(config.require("repository"))  # owner/name, from the answers
+
     from components.identity import deploy_role_name, preview_role_name
     from components.kubernetes_cluster import ClusterAccess
 
@@ -140,12 +150,15 @@ if platform == "aws-eks":
     )
     access.validate()  # a bad ARN fails here, before any resource exists
     network = build_network()
+    cluster_plan = dataclasses.replace(
+        plan.cluster, public_access_cidrs=(*plan.cluster.public_access_cidrs, *admin_cidrs)
+    )
     cluster = KubernetesCluster(
         name,
         KubernetesClusterArgs(
             name=name,
             region=region,
-            plan=plan.cluster,
+            plan=cluster_plan,
             vpc_id=network.vpc.id,
             private_subnet_ids=network.subnet_ids["private"],
             log_retention_days=plan.log_retention_days,
@@ -258,6 +271,26 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
+    # This environment's GitHub Actions runners, inside the VPC: the jobs that reach this cluster's
+    # private API run on them (`runs-on: <service>-<env>`).
+    from components.ci_runners import CiRunners, CiRunnersArgs
+
+    runners = CiRunners(
+        name,
+        CiRunnersArgs(
+            service=service,
+            env=plan.name,
+            region=region,
+            github_repository=runners_repository,
+            values_dir=REPO / "deploy",
+            oidc_provider_arn=cluster.oidc_provider.arn,
+            oidc_issuer=cluster.oidc_issuer,
+            after=[addons.releases["external-secrets"]],
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(provider=kube),
+    )
+    pulumi.export("runner_scale_set", runners.scale_set_name)
     # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
     # After the add-ons: its volume claims name no class and wait for the default StorageClass.
     from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
