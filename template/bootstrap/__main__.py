@@ -2,9 +2,9 @@
 by an admin (README, "Deploy"):
 
 - AWS: GitHub's OIDC provider (or the account's existing one), and per environment a deploy role
-  and a read-only preview role that only this repository's workflows may assume, the image
-  registry and, on EKS, the secret its in-cluster runners read; with the s3 backend, the state
-  bucket and the secrets key; with a database, the restore-test role.
+  and a read-only preview role that only this repository's workflows may assume; on EKS, the image
+  registry and the secret its in-cluster runners read; with the s3 backend, the state bucket and
+  the secrets key; with a database, the restore-test role.
 - GitHub: an environment per stack (production behind required reviewers, deploys from main only)
   and every Actions variable and secret the workflows read.
 
@@ -132,17 +132,22 @@ class StateBackend(pulumi.ComponentResource):
 
 
 class EnvironmentAccess(pulumi.ComponentResource):
-    """One environment: its registry, its deploy and preview roles, its GitHub environment and the
-    variables naming the roles; on EKS, the secret of its in-cluster runners."""
+    """One environment: its deploy and preview roles, its GitHub environment and the variables
+    naming the roles; on EKS, its image registry and the secret of its in-cluster runners."""
 
     def __init__(self, env: str, oidc_provider_arn: pulumi.Input[str], backend: StateBackend | None) -> None:
         super().__init__(type_token("EnvironmentAccess"), f"{service}-{env}")
         self.env = env
         env_tags = tags(env)
-        self.registry = ContainerRegistry(
-            identity.image_repository_name(service, env),
-            ContainerRegistryArgs(name=identity.image_repository_name(service, env), tags=env_tags),
-            opts=child(self),
+        # The registry exists before the first deploy pushes to it (a Lambda function ships as a zip).
+        self.registry = (
+            ContainerRegistry(
+                identity.image_repository_name(service, env),
+                ContainerRegistryArgs(name=identity.image_repository_name(service, env), tags=env_tags),
+                opts=child(self),
+            )
+            if settings.platform == "aws-eks"
+            else None
         )
         deploy_name = identity.deploy_role_name(service, env)
         preview_name = identity.preview_role_name(service, env)
@@ -150,7 +155,7 @@ class EnvironmentAccess(pulumi.ComponentResource):
         scope = pulumi.Output.all(
             caller.account_id,
             partition.partition,
-            self.registry.repository.arn,
+            self.registry.repository.arn if self.registry else None,
             backend.key.arn if backend else None,
             oidc_provider_arn,
         ).apply(
@@ -314,7 +319,7 @@ def restore_test_role(oidc_provider_arn: pulumi.Input[str], backend: StateBacken
                 regions=settings.regions,
                 platform=settings.platform,
                 database=True,
-                registry_arn="",
+                registry_arn=None,
                 state_bucket=settings.state_bucket if backend else None,
                 secrets_key_arn=a[2],
             )
@@ -366,8 +371,8 @@ if settings.pulumi_backend == "pulumi-cloud":
 pulumi.export("github_oidc_provider_arn", oidc_provider_arn)
 pulumi.export("deploy_role_arns", {env: access.deploy_role.arn for env, access in environments.items()})
 pulumi.export("preview_role_arns", {env: access.preview_role.arn for env, access in environments.items()})
-pulumi.export("image_repository_urls", {env: access.registry.repository_url for env, access in environments.items()})
 if settings.platform == "aws-eks":
+    pulumi.export("image_repository_urls", {env: a.registry.repository_url for env, a in environments.items()})
     pulumi.export("runner_credentials_secrets", {env: a.runner_secret.name for env, a in environments.items()})
 if backend:
     pulumi.export("state_bucket", backend.bucket.bucket)

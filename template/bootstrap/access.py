@@ -11,7 +11,7 @@ Pure functions over names (no Pulumi), so the tests read them directly.
   keeps object and secret reads out of it.
 - Deploy: the lifecycle actions of the AWS services the service stack is made of, in its regions;
   IAM writes only on roles and policies named after the environment; passing roles only to the
-  services that use them; pushes only to the environment's registry. A permissions boundary caps
+  services that use them; pushes only to the environment's registry (EKS). A permissions boundary caps
   it and denies what would let it widen its own rights or touch what the bootstrap owns.
 """
 
@@ -177,7 +177,7 @@ class Scope:
     regions: tuple[str, ...]  # where the stack creates regional resources (the DR region included)
     platform: str
     database: bool
-    registry_arn: str  # the environment's ECR repository
+    registry_arn: str | None  # the environment's ECR repository (EKS)
     state_bucket: str | None = None  # s3 backend only
     secrets_key_arn: str | None = None  # s3 backend only
 
@@ -301,6 +301,34 @@ def _actions(scope: Scope, *, regional: bool) -> list[str]:
     return sorted({f"{svc}:{verb}" for svc in chosen for verb in SERVICE_ACTIONS[svc]})
 
 
+def _registry_statements(scope: Scope) -> list[dict]:
+    """Log in to ECR and push to (and read) the environment's registry only (EKS; Lambda has none)."""
+    if not scope.registry_arn:
+        return []
+    return [
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "EnvironmentRegistry",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:DescribeRepositories",
+                "ecr:DescribeImages",
+                "ecr:ListTagsForResource",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+            ],
+            "Resource": scope.registry_arn,
+        },
+    ]
+
+
 def _deploy_statements(scope: Scope) -> list[dict]:
     iam_prefix = f"arn:{scope.partition}:iam::{scope.account_id}"
     statements = [
@@ -387,26 +415,6 @@ def _deploy_statements(scope: Scope) -> list[dict]:
             "Action": "iam:CreateServiceLinkedRole",
             "Resource": f"{iam_prefix}:role/aws-service-role/*",
         },
-        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            "Sid": "EnvironmentRegistry",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:DescribeRepositories",
-                "ecr:DescribeImages",
-                "ecr:ListTagsForResource",
-                "ecr:GetLifecyclePolicy",
-                "ecr:GetRepositoryPolicy",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:UploadLayerPart",
-                "ecr:CompleteLayerUpload",
-                "ecr:PutImage",
-            ],
-            "Resource": scope.registry_arn,
-        },
         {
             # Secrets the stack's resources create (RDS's managed master secret) or name; never their values.
             "Sid": "SecretsMetadata",
@@ -426,6 +434,7 @@ def _deploy_statements(scope: Scope) -> list[dict]:
         },
         {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
     ]
+    statements += _registry_statements(scope)
     return [s for s in statements if s["Action"]] + state_statements(scope, write=True)
 
 
@@ -442,7 +451,8 @@ def deploy_boundary(
             "Action": _actions(scope, regional=True)
             + _actions(scope, regional=False)
             + [f"kms:{verb}" for verb in KEY_USE + KEY_CHANGE]
-            + ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
+            + ["sts:GetCallerIdentity"]
+            + (["ecr:GetAuthorizationToken"] if scope.registry_arn else []),
             "Resource": "*",
         },
         {
@@ -457,15 +467,18 @@ def deploy_boundary(
         {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": f"{iam}:role/aws-service-role/*"},
         {
             "Effect": "Allow",
-            "Action": ["ecr:*Image*", "ecr:*Layer*", "ecr:Describe*", "ecr:Get*", "ecr:List*"],
-            "Resource": scope.registry_arn,
-        },
-        {
-            "Effect": "Allow",
             "Action": ["secretsmanager:*Secret", "secretsmanager:*Resource*", "secretsmanager:ListSecrets"],
             "Resource": "*",
         },
     ]
+    if scope.registry_arn:
+        allow.append(
+            {
+                "Effect": "Allow",
+                "Action": ["ecr:*Image*", "ecr:*Layer*", "ecr:Describe*", "ecr:Get*", "ecr:List*"],
+                "Resource": scope.registry_arn,
+            }
+        )
     if scope.state_bucket and scope.secrets_key_arn:
         bucket = f"arn:{scope.partition}:s3:::{scope.state_bucket}"
         allow += [
