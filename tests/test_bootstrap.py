@@ -20,7 +20,7 @@ from pulumi_components.deployability import RepositoryView, check_repository
 from pulumi_components.deployability.bootstrap import bootstrap_view
 from pulumi_components.deployability.rules_common import as_list
 from pulumi_components.guardrails import Context, check_resources
-from pulumi_components.testing import run_program, stack_config
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 BOOTSTRAP_RULES = ["workflow-inputs-bootstrapped", "workflow-roles-trusted", "role-session-outlasts-job"]
 CORNERS = {
@@ -89,7 +89,7 @@ def test_the_deploy_role_may_do_what_the_service_stack_does(corner):
     granted = set(access.services(CORNERS[name]["platform"], CORNERS[name]["database"] == "postgres"))
     granted |= {"iam", "ecr", "secretsmanager"}
     for stack in ("dev", "prod"):
-        config = stack_config(repo / f"Pulumi.{stack}.yaml")
+        config = stack_config(repo / f"Pulumi.{stack}.yaml") | {"svc:image": RELEASE_IMAGE}  # a release
         run = run_program(repo / "infra", project="svc", stack=stack, config=config)
         for resource in run.resources:
             if resource.type.startswith("aws:"):
