@@ -195,6 +195,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
             return {"zoneId": "Z0123456789MOCKZONE", "name": zone, "privateZone": False}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":  # the ALBs' canonical zone of us-east-1
             return {"id": "Z35SXDOTRQ7X7K"}
+        if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):
+            # A stable numeric id per login or slug, as GitHub's API returns.
+            handle = str(args.args.get("username") or args.args.get("slug"))
+            return {"id": str(sum(ord(c) * 31**i for i, c in enumerate(handle)) % 10**8), "slug": handle}
         return {}
 
     def _region_of(self, provider: str | None) -> str:

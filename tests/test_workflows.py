@@ -194,7 +194,9 @@ def test_security_properties_hold_for_every_job(repos):
                     if uses.startswith("actions/checkout@"):
                         assert step["with"]["persist-credentials"] is False, where
                     if uses.startswith("aws-actions/configure-aws-credentials@"):
-                        assert set(step["with"]) == {"role-to-assume", "role-session-name", "aws-region"}, where
+                        # OIDC only (no keys); a job longer than the default hour asks for a longer session.
+                        required = {"role-to-assume", "role-session-name", "aws-region"}
+                        assert required <= set(step["with"]) <= required | {"role-duration-seconds"}, where
                         assert job["permissions"].get("id-token") == "write", where
                 text = json.dumps(job)
                 assert "AWS_ACCESS_KEY_ID" not in text and "aws-secret-access-key" not in text, where

@@ -54,6 +54,7 @@ class RepositoryView:
 
     root: Path
     stacks: Mapping[str, StackView]
+    bootstrap: StackView | None = None  # the bootstrap program's run; rules run it under mocks when absent
 
 
 @dataclass(frozen=True)
@@ -126,5 +127,5 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 
 
 # The rule modules register themselves on import; each covers one area.
-from . import cluster, edge, lambda_release, pipelines, reachability, rules_common  # noqa: E402,F401
+from . import bootstrap, cluster, edge, lambda_release, pipelines, reachability, rules_common  # noqa: E402,F401
 from . import secrets as secret_rules  # noqa: E402,F401
