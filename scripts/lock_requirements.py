@@ -1,4 +1,4 @@
-"""Relock the generated repositories' Python dependencies: `python scripts/lock_requirements.py`.
+"""Relock the generated repositories' Python dependencies: `python -m scripts.lock_requirements`.
 
 Each requirements file of a generated repo (ranges) has a lock beside it (exact versions with
 every wheel's and sdist's sha256), committed in the template and copied into each repo:
@@ -17,6 +17,7 @@ changing any of those requirements files.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,8 @@ def uv() -> str:
     return find_uv_bin()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     for platform in PLATFORMS:
         with tempfile.TemporaryDirectory() as work:
             repo = Path(work)
