@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -153,6 +154,9 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service"], cwd=APP, env=env, stdout=subprocess.PIPE, text=True
         )
+        # A bound on the whole run: a server that hangs is killed, its output ends, and the test fails.
+        self.watchdog = threading.Timer(60, self.process.kill)
+        self.watchdog.start()
         self.lines: list[dict] = []
         listening = self.read_until(lambda line: line["message"] == "listening")
         self.base = f"http://127.0.0.1:{listening['port']}"
@@ -181,6 +185,7 @@ class Gunicorn:
         try:
             return self.process.wait(timeout=20)
         finally:
+            self.watchdog.cancel()
             if self.process.poll() is None:
                 self.process.kill()
             self.lines += [json.loads(raw) for raw in self.process.stdout.read().splitlines()]
