@@ -42,6 +42,14 @@ HTTPS_PORT = 443
 POSTGRES_PORT = 5432
 SECRETS_PATH = "/run/secrets"  # one read-only directory per Secret; the app reads files, not env
 PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz", "metrics": "/metrics"}
+# Pod shutdown, in order: the preStop pause keeps the pod serving while the load balancer
+# deregisters it; then SIGTERM, and gunicorn lets in-flight requests finish for up to the
+# app's graceful timeout (GRACEFUL_TIMEOUT_SECONDS, app/service/runtime.py); the kubelet's
+# SIGKILL comes at the grace period, counted from the start of preStop, with a margin to spare.
+PRE_STOP_SECONDS = 10
+APP_GRACEFUL_TIMEOUT_SECONDS = 15
+SHUTDOWN_MARGIN_SECONDS = 5
+TERMINATION_GRACE_PERIOD_SECONDS = PRE_STOP_SECONDS + APP_GRACEFUL_TIMEOUT_SECONDS + SHUTDOWN_MARGIN_SECONDS
 # Argo Rollouts labels every pod with the hash of its template; the ServiceMonitor copies
 # it onto the metrics so analysis can read the new pods' series alone.
 ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
@@ -180,7 +188,14 @@ class KubernetesService(pulumi.ComponentResource):
         self.config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=self._meta(f"{args.name}-config"),
-            data={"PORT": str(APP_PORT), "ENVIRONMENT": args.plan.name, "SECRETS_PATH": SECRETS_PATH, **args.config},
+            data={
+                "PORT": str(APP_PORT),
+                "ENVIRONMENT": args.plan.name,
+                "SECRETS_PATH": SECRETS_PATH,
+                **args.config,
+                # after the team's settings: the pod's grace period is sized for this one
+                "GRACEFUL_TIMEOUT_SECONDS": str(APP_GRACEFUL_TIMEOUT_SECONDS),
+            },
             opts=child(self),
         )
         self.secret_names = self._external_secrets()
@@ -437,7 +452,7 @@ class KubernetesService(pulumi.ComponentResource):
             "livenessProbe": _http_probe(PROBE_PATHS["liveness"], period=10, failures=3),
             "readinessProbe": _http_probe(PROBE_PATHS["readiness"], period=5, failures=2),
             # Keep serving while the load balancer deregisters the pod, then get SIGTERM.
-            "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+            "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": RUN_AS_USER,
@@ -457,7 +472,7 @@ class KubernetesService(pulumi.ComponentResource):
                 "serviceAccountName": args.name,
                 # IRSA's token is projected by the EKS webhook; the API token is not needed.
                 "automountServiceAccountToken": False,
-                "terminationGracePeriodSeconds": 30,
+                "terminationGracePeriodSeconds": TERMINATION_GRACE_PERIOD_SECONDS,
                 "securityContext": {
                     "runAsNonRoot": True,
                     "runAsUser": RUN_AS_USER,

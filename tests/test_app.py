@@ -1,5 +1,6 @@
-"""The generated sample app, for real: started on loopback from a rendered repo, probed
-over HTTP, stopped with SIGTERM; its own tests pass; hadolint accepts its Dockerfile."""
+"""The generated sample app, for real: started on loopback from a rendered repo (gunicorn, as in
+the image), probed over HTTP, stopped with SIGTERM; its own tests pass; hadolint accepts its
+Dockerfile, which installs the hashed lock; CI audits every lock."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import render
 
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
@@ -50,7 +52,10 @@ def start(repo: Path, **env: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "service"], cwd=repo / "app", env=environment, stdout=subprocess.PIPE, text=True
     )
-    line = json.loads(process.stdout.readline())  # the "listening" line: the server is up
+    for raw in process.stdout:  # gunicorn's start-up lines, then "listening": the server is up
+        line = json.loads(raw)
+        if line["message"] == "listening":
+            break
     assert line["message"] == "listening" and line["port"] == port
     return process, f"http://127.0.0.1:{port}"
 
@@ -110,6 +115,23 @@ def test_dockerfile_is_multi_stage_non_root_pinned_and_hadolint_clean(repos):
     assert [line for line in lines if line.startswith("USER ")] == ["USER 10001:10001"]
     result = subprocess.run([HADOLINT, str(dockerfile)], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_image_installs_the_hashed_lock_and_ci_audits_every_lock(repos):
+    dockerfile = (repos["eks"] / "app" / "Dockerfile").read_text()
+    assert "COPY requirements.lock ." in dockerfile
+    assert "pip install --no-cache-dir --require-hashes --requirement requirements.lock" in dockerfile
+    for repo in repos.values():
+        workflow = yaml.safe_load((repo / ".github" / "workflows" / "ci.yml").read_text())
+        runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+        (audit,) = [run for run in runs if run.startswith("pip-audit")]
+        assert "--strict" in audit and "--require-hashes" in audit
+        locks = sorted(str(path.relative_to(repo)) for path in repo.rglob("*.lock"))
+        assert locks == [".github/ci-requirements.lock", "app/requirements.lock", "requirements.lock"]
+        assert all(f"-r {lock}" in audit for lock in locks)
+        assert "python scripts/check_locks.py" in runs
+        installs = [run for run in runs if "pip install" in run]
+        assert installs and all("--require-hashes -r " in run and ".lock" in run for run in installs), installs
 
 
 def test_hadolint_would_flag_an_unpinned_root_image(tmp_path):

@@ -32,7 +32,8 @@ SLA_CHOICES = (99.5, 99.9, 99.95, 99.99)
 LATENCY_SLO_MS_RANGE = (10, 60_000)
 
 # Commercial AWS regions and how many availability zones each offers to every
-# account (opt-in regions included). The number bounds the plan's AZ count.
+# account (opt-in regions included). The number bounds the plan's AZ count. tests/test_regions.py
+# compares the keys with botocore's endpoint data: a region AWS adds fails it until it is here.
 AWS_REGION_AZS: dict[str, int] = {
     "us-east-1": 6,
     "us-east-2": 3,
@@ -66,6 +67,7 @@ AWS_REGION_AZS: dict[str, int] = {
     "ap-southeast-3": 3,
     "ap-southeast-4": 3,
     "ap-southeast-5": 3,
+    "ap-southeast-6": 3,  # Asia Pacific (New Zealand), launched 2025-09 with three AZs
     "ap-southeast-7": 3,
 }
 
@@ -104,6 +106,7 @@ DR_REGION_PAIRS: dict[str, str] = {
     "ap-southeast-3": "ap-southeast-1",
     "ap-southeast-4": "ap-southeast-2",
     "ap-southeast-5": "ap-southeast-1",
+    "ap-southeast-6": "ap-southeast-2",  # no second region in New Zealand: Sydney, the nearest
     "ap-southeast-7": "ap-southeast-1",
 }
 

@@ -76,6 +76,7 @@ REGION_PRICE_FACTOR: dict[str, float] = {
     "ap-southeast-3": 1.25,
     "ap-southeast-4": 1.24,
     "ap-southeast-5": 1.13,
+    "ap-southeast-6": 1.24,  # Sydney's level: the region opened after PRICE_TABLE_DATE
     "ap-southeast-7": 1.13,
 }
 

@@ -16,6 +16,7 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which gunicorn process: the master or one of its workers
             "message": record.getMessage(),
         }
         entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD})
