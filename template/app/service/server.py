@@ -16,7 +16,7 @@ import random
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,7 +29,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from . import config, logs, routing, settings
+from . import config, logs, routing, settings, tracing
 
 log = logging.getLogger("service")
 disable_created_metrics()  # no *_created series: they double the series count and nothing reads them
@@ -79,7 +79,7 @@ class Server(ThreadingHTTPServer):
         self.metrics, self.state = metrics, state
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(tracing.TracedRequestHandler):
     server: Server
     server_version = "service"
     sys_version = ""
@@ -153,6 +153,7 @@ def serve(host: str, port: int, state: routing.State = routing.STATE) -> Server:
 
 def main() -> None:
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    tracing.configure()
     host = os.environ.get("HOST", "0.0.0.0")  # a container listens on all its interfaces
     port = int(os.environ.get("PORT", "8080"))
     server = serve(host, port)

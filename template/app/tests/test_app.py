@@ -135,8 +135,11 @@ def test_sigterm_stops_gracefully_with_json_logs():
         if process.poll() is None:
             process.kill()
     lines = [json.loads(line) for line in process.stdout.read().splitlines()]
+    assert process.stderr.read() == ""  # no collector configured: no export, no errors
     messages = [line["message"] for line in lines]
     # The request's log line may race the signal, but in-flight work ends before "stopped".
     assert sorted(messages[:-1]) == ["request", "shutting down"] and messages[-1] == "stopped"
+    (request,) = [line for line in lines if line["message"] == "request"]
+    assert len(request["trace_id"]) == 32  # the request's span, made even when nothing exports it
     (request,) = [line for line in lines if line["message"] == "request"]
     assert request["route"] == "/" and request["code"] == 200
