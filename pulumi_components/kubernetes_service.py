@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 
 from ._base import child, merge_tags, policy_json, require, type_token, web_identity_trust
 from .kms import secret_decrypt_statement
+from .monitoring_stack import COLLECTOR, COLLECTOR_OTLP_HTTP_PORT, collector_endpoint
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
 
@@ -192,6 +193,7 @@ class KubernetesService(pulumi.ComponentResource):
                 "PORT": str(APP_PORT),
                 "ENVIRONMENT": args.plan.name,
                 "SECRETS_PATH": SECRETS_PATH,
+                **tracing_config(args.plan, args.monitoring_namespace),
                 **args.config,
                 # after the team's settings: the pod's grace period is sized for this one
                 "GRACEFUL_TIMEOUT_SECONDS": str(APP_GRACEFUL_TIMEOUT_SECONDS),
@@ -654,6 +656,19 @@ class KubernetesService(pulumi.ComponentResource):
                     "ports": [{"protocol": "TCP", "port": args.database.port}],
                 }
             )
+        if tracing_config(args.plan, args.monitoring_namespace):
+            # Spans go to the OpenTelemetry Collector's OTLP/HTTP receiver (app/service/tracing.py).
+            egress.append(
+                {
+                    "to": [
+                        {
+                            **_namespace_peer(args.monitoring_namespace),
+                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": COLLECTOR}},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": COLLECTOR_OTLP_HTTP_PORT}],
+                }
+            )
         k8s.networking.v1.NetworkPolicy(
             f"{self._name}-allow",
             metadata=self._meta(f"{args.name}-allow"),
@@ -750,6 +765,13 @@ def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
             }
         )
     return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def tracing_config(plan: EnvironmentPlan, monitoring_namespace: str) -> dict[str, str]:
+    """The app's trace export settings: only where the monitoring stack runs a collector to receive them."""
+    if COLLECTOR not in plan.monitoring.components:
+        return {}
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": collector_endpoint(monitoring_namespace)}
 
 
 def _secret_reader_policy(secret_arns: Sequence[str], key_arns: Sequence[str], region: str) -> str:

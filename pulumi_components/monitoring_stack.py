@@ -48,6 +48,16 @@ COMPONENT_CHARTS = {
     "blackbox-exporter": "prometheus-blackbox-exporter",
 }
 
+# Where the service sends its traces: the collector's OTLP/HTTP receiver. The chart names its Service
+# and pods after the release, and helm_release names each release after its chart.
+COLLECTOR = "opentelemetry-collector"
+COLLECTOR_OTLP_HTTP_PORT = 4318
+
+
+def collector_endpoint(namespace: str = NAMESPACE) -> str:
+    """The OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT) of the collector, from inside the cluster."""
+    return f"http://{COLLECTOR}.{namespace}.svc:{COLLECTOR_OTLP_HTTP_PORT}"
+
 
 @dataclass
 class MonitoringStackArgs:

@@ -66,7 +66,6 @@ BELONGS_TO = {
     "monitoring/dashboards/": lambda a: _eks(a) and a["monitoring_level"] != "basic",
     "monitoring/dashboards/error-budget.json": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
     "monitoring/loki/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
-    "docs/chaos/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
     ".github/workflows/restore-test.yml": lambda a: a["database"] == "postgres",
     "docs/runbooks/DatabaseUnavailable.md": lambda a: _eks(a) and a["database"] == "postgres"
     and a["monitoring_level"] != "basic",

@@ -17,7 +17,7 @@ HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
 PRICE_TABLE_DATE = "2025-06-01"
-PRICE_SOURCE = "AWS on-demand list prices for us-east-1 (aws.amazon.com/<service>/pricing), USD"
+PRICE_SOURCE = "AWS on-demand list prices for us-east-1 (each service's page under aws.amazon.com/pricing), USD"
 
 # us-east-1, per hour unless the key says otherwise.
 PRICES: dict[str, float] = {

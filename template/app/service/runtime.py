@@ -31,7 +31,7 @@ METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 from prometheus_client import multiprocess  # noqa: E402 (after the variable above)
 
-from . import routing, settings  # noqa: E402
+from . import routing, settings, tracing  # noqa: E402
 
 log = logging.getLogger("service")
 
@@ -78,7 +78,9 @@ def when_ready(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Readiness fails as soon as the worker is told to stop, then gunicorn's own handler drains it."""
+    """Traces export from each worker (tracing.configure, after the fork). Readiness fails as soon
+    as the worker is told to stop, then gunicorn's own handler drains it."""
+    tracing.configure()
     stop = worker.handle_exit
 
     def on_sigterm(signum: int, frame: Any) -> None:

@@ -35,7 +35,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from . import config, routing, settings
+from . import config, routing, settings, tracing
 
 log = logging.getLogger("service")
 disable_created_metrics()  # no *_created series: they double the series count and nothing reads them
@@ -115,8 +115,12 @@ class App:
 
     def __init__(self, metrics: Metrics, state: routing.State) -> None:
         self.metrics, self.state = metrics, state
+        self._traced = tracing.wsgi(self.handle)  # a SERVER span per request (tracing.py)
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._traced(environ, start_response)
+
+    def handle(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "/") or "/"

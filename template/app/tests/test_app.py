@@ -239,3 +239,5 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(gunicorn):
     assert app.stop() == 0
     messages = [line["message"] for line in app.lines]
     assert messages[-1] == "stopped" and messages.index("request") < messages.index("stopped")
+    (request,) = [line for line in app.lines if line["message"] == "request"]
+    assert len(request["trace_id"]) == 32  # its span is made even when no collector is configured
