@@ -6,7 +6,8 @@ No cloud account, nothing but loopback. The rules are this repo's own, built by
 the same reliability model as monitoring/prometheus/rules.yml, with every
 window and `for` sixty times shorter (the 1h page window lasts a minute), so the
 drill takes about a minute: healthy traffic, during which nothing may fire;
-then every request to / fails, and the page must go pending, then firing.
+then every request to / fails, and the page must fire (it has no `for`, so it
+is never pending first).
 Exit status 0 when both held. Every process it starts is stopped on exit.
 """
 

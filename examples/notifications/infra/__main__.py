@@ -5,16 +5,23 @@ reliability model wrote; nothing here is sized by hand. Change the plan
 there (or the answers, with `copier update`), not in this file.
 
     aws-eks     Network + KubernetesCluster (+ PostgresDatabase)
-                + ContainerRegistry + PlatformAddons + KubernetesService (the workload)
+                + PlatformAddons + CiRunners + KubernetesService (the workload, from the image
+                registry the bootstrap program created: bootstrap/)
+                + EdgeProtection (WAF, access logs) behind PublicEndpoint (certificate, DNS)
     aws-lambda  ServerlessFunction (+ Network + PostgresDatabase) + LambdaDeployment
+                behind PublicEndpoint (certificate, DNS)
 """
 
+import re
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 from components import (
-    ContainerRegistry,
-    ContainerRegistryArgs,
+    ApiDomain,
+    DatabaseRestore,
+    EdgeProtection,
+    EdgeProtectionArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
     LambdaDeployment,
@@ -23,11 +30,14 @@ from components import (
     NetworkArgs,
     PostgresDatabase,
     PostgresDatabaseArgs,
+    PublicEndpoint,
+    PublicEndpointArgs,
     ServerlessFunction,
     ServerlessFunctionArgs,
     VpcPlacement,
     preflight,
 )
+from components.identity import image_repository_name
 from components.reliability import from_config
 from components.reliability.plan import replica_network
 
@@ -40,7 +50,53 @@ region = pulumi.Config("aws").require("region")
 plan = from_config(config.require_object("plan"))
 name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
-preflight(plan, region)  # bad config fails here, naming its key, before any resource exists
+# Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
+database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
+preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
+
+DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+def release_image() -> pulumi.Input[str]:
+    """The workload's image: `<project>:image`, pinned by digest, which every release passes.
+
+    There is no fallback: a workload is never created without an image. A preview may run without
+    one (a never-deployed stack has no image yet): the image shows as unknown, as it is until the
+    first release pushes it. The preview and drift workflows pass the image the stack runs now.
+    """
+    key = f"{config.name}:image"
+    image = config.get("image")
+    if image:
+        if not DIGEST_PINNED.match(image):
+            raise ValueError(f"{key} must be pinned by digest (<repository>@sha256:<64 hex digits>); got {image!r}")
+        return image
+    if pulumi.runtime.is_dry_run():
+        pulumi.log.warn(f"{key} is not set: this preview shows the workload's image as unknown")
+        return pulumi.Output(set(), _value(None), _value(False))  # an unknown value, as the engine shows one
+    raise ValueError(
+        f"{key} is not set, and the workload is never created without an image. Pass it pinned by digest: "
+        f"pulumi up --stack {plan.name} --config {key}=<repository>@sha256:<digest>. The deploy workflow pushes "
+        f"each release to the {image_repository_name(service, plan.name)} registry and passes it; to apply a change "
+        f'without a new release, pass the image the stack runs now: --config {key}="$(pulumi stack output image '
+        f'--stack {plan.name})".'
+    )
+
+
+async def _value(value):
+    return value
+
+
+image = registry = None
+if platform == "aws-eks":
+    # Both before any resource, so a missing image or registry changes nothing. The registry exists
+    # before the first deploy (the bootstrap program creates it): a release pushes its image there
+    # before `pulumi up` creates the workload that pulls it.
+    image = release_image()
+    registry = aws.ecr.get_repository(name=image_repository_name(service, plan.name))
+
+# The public name (plan.edge.hostname in the team's zone) and its issued certificate; the
+# platform below serves it and `endpoint.alias*` points the name at what serves it.
+endpoint = PublicEndpoint(name, PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone, tags=tags))
 
 
 def build_network() -> Network:
@@ -60,6 +116,7 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
             log_retention_days=plan.log_retention_days,
             db_name=service.replace("-", "_"),
             replica_network=replica_network(plan),
+            restore=database_restore,
             tags=tags,
         ),
     )
@@ -72,16 +129,40 @@ function = None
 
 # ---- Platform ---------------------------------------------------------------------------------
 if platform == "aws-eks":
+    import dataclasses
+
+    from components.ci_runners import bootstrap_api_cidrs, github_repository
+
+    # The first `pulumi up` creates the in-cluster runners, so it runs from an admin's workstation
+    # through the API opened to that admin's address only; removed once the runners exist
+    # (docs/pipelines.md, "First deploy of an environment"). Both are checked before any resource.
+    admin_cidrs = bootstrap_api_cidrs(config.get_object("bootstrap_api_cidrs"))
+    runners_repository = github_repository(config.require("repository"))  # owner/name, from the answers
+
+    from components.identity import deploy_role_name, preview_role_name
+    from components.kubernetes_cluster import ClusterAccess
+
+    # The pipelines' roles (created by bootstrap/) and the people in `<service>:cluster_admins`.
+    access = ClusterAccess(
+        deploy_role=deploy_role_name(service, plan.name),
+        preview_role=preview_role_name(service, plan.name),
+        admins=config.get_object("cluster_admins") or [],
+    )
+    access.validate()  # a bad ARN fails here, before any resource exists
     network = build_network()
+    cluster_plan = dataclasses.replace(
+        plan.cluster, public_access_cidrs=(*plan.cluster.public_access_cidrs, *admin_cidrs)
+    )
     cluster = KubernetesCluster(
         name,
         KubernetesClusterArgs(
             name=name,
             region=region,
-            plan=plan.cluster,
+            plan=cluster_plan,
             vpc_id=network.vpc.id,
             private_subnet_ids=network.subnet_ids["private"],
             log_retention_days=plan.log_retention_days,
+            access=access,
             tags=tags,
         ),
     )
@@ -119,16 +200,19 @@ elif platform == "aws-lambda":
             environment=environment,
             vpc=vpc,
             secret_arns=[database.secret_arn] if database else [],
+            secret_key_arns=[database.secret_key_arn] if database else [],
+            domain=ApiDomain(hostname=plan.edge.hostname, certificate_arn=endpoint.certificate_arn),
             tags=tags,
         ),
     )
+    target = function.api_domain.domain_name_configuration
+    endpoint.alias(target.target_domain_name, target.hosted_zone_id)
     if database:
         database.admit("function", function.security_group.id)
     pulumi.export("function_name", function.function.name)
     pulumi.export("alias_name", function.alias.name)
     pulumi.export("function_version", function.function.version)
-    pulumi.export("api_url", function.api_url)
-    pulumi.export("base_url", function.api_url)
+    pulumi.export("base_url", endpoint.url)
     pulumi.export("dead_letter_queue_url", function.dead_letter_queue.url)
 
 else:
@@ -143,19 +227,26 @@ if database:
     pulumi.export("db_instance_identifier", database.instance.identifier)
     pulumi.export("db_subnet_group_name", database.instance.db_subnet_group_name)
     pulumi.export("db_security_group_id", database.security_group.id)
+    pulumi.export("db_key_arn", database.key.arn)  # re-encrypt a snapshot copied in for a restore with it
     if database.replica:
         pulumi.export("db_replica_endpoint", database.replica.endpoint)
+        pulumi.export("db_replica_identifier", database.replica.identifier)
 
 # ---- Delivery ---------------------------------------------------------------------------------
-# EKS: the image registry, the cluster add-ons (Helm, values from deploy/) and the workload with the
-# plan's rollout strategy. Lambda: CodeDeploy shifting of the `live` alias with automatic rollback.
+# EKS: the cluster add-ons (Helm, values from deploy/) and the workload with the plan's rollout
+# strategy, its image from the environment's registry.
+# Lambda: CodeDeploy shifting of the `live` alias with automatic rollback.
 kube = None  # the cluster's Kubernetes provider, for everything installed into it
 if cluster:
     import pulumi_kubernetes as k8s
-    from components.kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs
+    from components.kubernetes_service import (
+        DatabaseConnection,
+        KubernetesService,
+        KubernetesServiceArgs,
+        PublicIngress,
+    )
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
 
-    registry = ContainerRegistry(name, ContainerRegistryArgs(name=name, tags=tags))
     kube = k8s.Provider(
         f"{name}-kube", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
     )
@@ -174,12 +265,36 @@ if cluster:
             strategy=plan.rollout.strategy,
             values_dir=REPO / "deploy",
             load_balancer_role_arn=load_balancer_role.arn,
+            volume_key_arn=cluster.volume_key.arn,
+            autoscaling=cluster.autoscaling,
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube),
     )
+    # This environment's GitHub Actions runners, inside the VPC: the jobs that reach this cluster's
+    # private API run on them (`runs-on: <service>-<env>`).
+    from components.ci_runners import CiRunners, CiRunnersArgs
+
+    runners = CiRunners(
+        name,
+        CiRunnersArgs(
+            service=service,
+            env=plan.name,
+            region=region,
+            github_repository=runners_repository,
+            values_dir=REPO / "deploy",
+            oidc_provider_arn=cluster.oidc_provider.arn,
+            oidc_issuer=cluster.oidc_issuer,
+            after=[addons.releases["external-secrets"]],
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(provider=kube),
+    )
+    pulumi.export("runner_scale_set", runners.scale_set_name)
     # The monitoring stack before the workload: its ServiceMonitor needs kube-prometheus-stack's CRDs.
+    # After the add-ons: its volume claims name no class and wait for the default StorageClass.
     from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+    from components.reliability.alertmanager import CONFIG_KEYS as ONCALL_CONFIG_KEYS
 
     monitoring = MonitoringStack(
         name,
@@ -187,15 +302,23 @@ if cluster:
             service=service,
             plan=plan,
             monitoring_dir=REPO / "monitoring",
-            oncall_credential=config.get_secret("oncall_credential"),  # `pulumi config set --secret`
+            # `pulumi config set --secret oncall_credential ...`; docs/oncall.md lists each key
+            oncall_credentials={key: config.get_secret(key) for key in ONCALL_CONFIG_KEYS},
         ),
-        opts=pulumi.ResourceOptions(provider=kube),
+        opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons]),
     )
-    # A release passes the image it built, by digest (`--config <service>:image=...`); any other
-    # update keeps the image this stack deployed last instead of removing the workload.
-    image = config.get("image") or pulumi.StackReference(
-        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    ).get_output("image")
+    # The WAF web ACL and access-log bucket the Ingress annotations name (the controller builds the ALB).
+    protection = EdgeProtection(
+        name,
+        EdgeProtectionArgs(
+            name=name,
+            region=region,
+            edge=plan.edge,
+            log_retention_days=plan.log_retention_days,
+            access_log_prefix=service,
+            tags=tags,
+        ),
+    )
     workload = KubernetesService(
         name,
         KubernetesServiceArgs(
@@ -206,9 +329,17 @@ if cluster:
             oidc_provider_arn=cluster.oidc_provider.arn,
             oidc_issuer=cluster.oidc_issuer,
             ingress_cidrs=[plan.network.cidr],
+            edge=PublicIngress(
+                hostname=plan.edge.hostname,
+                certificate_arn=endpoint.certificate_arn,
+                web_acl_arn=protection.web_acl_arn,
+                access_log_bucket=protection.access_log_bucket_name,
+                access_log_prefix=protection.access_log_prefix,
+            ),
             database=DatabaseConnection(
                 host=database.address,
                 secret_arn=database.secret_arn,
+                secret_key_arn=database.secret_key_arn,
                 name=service.replace("-", "_"),
                 cidrs=[plan.network.cidr],
             )
@@ -218,14 +349,15 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
-    monitoring.probe(workload.url)  # synthetic probes of the public endpoint (comprehensive)
+    endpoint.alias_load_balancer(workload.load_balancer_hostname)
+    monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
-    pulumi.export("base_url", workload.url)
+    pulumi.export("base_url", endpoint.url)
 
 if function:
     # The SLO burn-rate alarms of monitoring/alerts.yaml, routed to the on-call tool through SNS.
-    # CodeDeploy rolls a release back on its own alias alarms, built from the same page threshold.
+    # CodeDeploy rolls a release back on LambdaDeployment's per-version alarms (same page threshold).
     import yaml
     from components.slo_alarms import SloAlarms, SloAlarmsArgs
 

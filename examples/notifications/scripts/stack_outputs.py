@@ -2,6 +2,7 @@
 
     pulumi stack output --json --stack prod > outputs.json
     python scripts/stack_outputs.py outputs.json base_url        # prints one value
+    python scripts/stack_outputs.py --optional outputs.json image   # "" when the stack has none yet
 
 Workflows and release scripts ask for outputs through this module, so a renamed
 export fails here with the missing name instead of deep inside a deploy.
@@ -17,7 +18,7 @@ from typing import Any
 # What each platform's program must export for its pipelines (checked by the
 # template's tests against the program run under Pulumi mocks).
 REQUIRED = {
-    "aws-eks": ("base_url", "cluster_name", "image_repository_url"),
+    "aws-eks": ("base_url", "cluster_name", "image", "image_repository_url"),
     "aws-lambda": (
         "base_url",
         "function_name",
@@ -47,13 +48,18 @@ def get(outputs: dict[str, Any], name: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    optional = "--optional" in args  # a stack never deployed has no outputs yet: print ""
+    args = [a for a in args if a != "--optional"]
     if len(args) != 2:
-        sys.stderr.write("usage: stack_outputs.py OUTPUTS_JSON NAME\n")
+        sys.stderr.write("usage: stack_outputs.py [--optional] OUTPUTS_JSON NAME\n")
         return 2
     try:
         value = get(load(args[0]), args[1])
     except MissingOutput as error:
+        if optional:
+            print("")
+            return 0
         sys.stderr.write(f"{error}\n")
         return 1
     print(value if isinstance(value, str) else json.dumps(value))

@@ -1,3 +1,3 @@
-from .server import main
+from .runtime import main
 
 main()

@@ -1,11 +1,15 @@
-"""The HTTP server of the container: the core's routes, Prometheus metrics on /metrics,
-one JSON access log line per request, and a graceful stop on SIGTERM.
+"""The service over HTTP: a WSGI application that gunicorn serves (runtime.py starts it), with the
+service's routes, Prometheus metrics on /metrics and one JSON access log line per request.
 
 Metrics (the names the alert rules, dashboards and rollout analysis query):
     http_requests_total{code,method,route}             counter
     http_request_duration_seconds{method,route}        histogram, buckets from settings
     app_dependency_up{dependency="postgres"}           gauge, only when a database is configured
 Probe and scrape requests (/healthz, /readyz, /metrics) are not counted.
+
+Under gunicorn each worker is a process: with PROMETHEUS_MULTIPROC_DIR set (runtime.py sets it),
+prometheus-client keeps every worker's counts in files there and /metrics reads them all, so any
+worker answers a scrape with the pod's totals, including those of workers that have exited.
 """
 
 from __future__ import annotations
@@ -13,32 +17,51 @@ from __future__ import annotations
 import logging
 import os
 import random
-import signal
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from . import config, core, logs, settings
+from . import config, routing, settings, tracing
 
 log = logging.getLogger("service")
 disable_created_metrics()  # no *_created series: they double the series count and nothing reads them
 
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class DependencyCollector(Collector):
+    """app_dependency_up, checked at each scrape by the worker that answers it (DatabaseUnavailable
+    alert): a collector rather than a gauge, since multiprocess mode only reads values from files."""
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "app_dependency_up", "Whether a dependency answers (1) or not (0)", labels=["dependency"]
+        )
+        gauge.add_metric(["postgres"], 0.0 if routing.check_database() else 1.0)
+        yield gauge
+
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        ProcessCollector(registry=self.registry)  # process_* memory, CPU and open files
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests", "HTTP requests served, by status code", ["code", "method", "route"], registry=self.registry
         )
@@ -49,85 +72,80 @@ class Metrics:
             buckets=settings.LATENCY_BUCKETS_SECONDS,
             registry=self.registry,
         )
-        if config.database_address() is not None:
-            # 1 while the database accepts connections, checked at each scrape (DatabaseUnavailable alert).
-            Gauge(
-                "app_dependency_up",
-                "Whether a dependency answers (1) or not (0)",
-                ["dependency"],
-                registry=self.registry,
-            ).labels(dependency="postgres").set_function(lambda: 0.0 if core.check_database() else 1.0)
         # Series exist from the start, so ratios and rates read 0 rather than nothing.
         for code in ("200", "500"):
             self.requests.labels(code=code, method="GET", route="/")
         self.duration.labels(method="GET", route="/")
 
     def observe(self, method: str, route: str, code: int, seconds: float) -> None:
-        if route in core.PROBE_ROUTES:
+        if route in routing.PROBE_ROUTES:
             return
         self.requests.labels(code=str(code), method=method, route=route).inc()
         self.duration.labels(method=method, route=route).observe(seconds)
 
+    def exposition(self) -> bytes:
+        """The text a scrape gets: every worker's series (multiprocess) or this process's own."""
+        if multiprocess_mode():
+            # A fresh registry per scrape, as prometheus-client's multiprocess documentation does.
+            # process_* series are left out: they would describe whichever worker answered; the
+            # container's CPU and memory come from the kubelet's cAdvisor metrics.
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = CollectorRegistry()
+            registry.register(_Own(self.registry))
+            ProcessCollector(registry=registry)  # process_* memory, CPU and open files
+        if config.database_address() is not None:
+            registry.register(DependencyCollector())
+        return generate_latest(registry)
 
-class Server(ThreadingHTTPServer):
-    # Finish in-flight requests on shutdown instead of killing their threads.
-    daemon_threads = False
-    block_on_close = True
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, state: core.State) -> None:
-        super().__init__(address, Handler)
+class _Own(Collector):
+    """This process's request metrics, inside the registry a scrape builds."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterable[Any]:
+        return self.registry.collect()
+
+
+class App:
+    """The WSGI application: one instance per worker process (see `serve`)."""
+
+    def __init__(self, metrics: Metrics, state: routing.State) -> None:
         self.metrics, self.state = metrics, state
+        self._traced = tracing.wsgi(self.handle)  # a SERVER span per request (tracing.py)
 
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._traced(environ, start_response)
 
-class Handler(BaseHTTPRequestHandler):
-    server: Server
-    server_version = "service"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
+    def handle(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         started = time.perf_counter()
-        route = core.route_of(self.path)
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "/") or "/"
+        route = routing.route_of(path)
         try:
             if route == "/metrics":
-                status, headers, body = (
-                    200,
-                    {"content-type": CONTENT_TYPE_LATEST},
-                    generate_latest(self.server.metrics.registry),
-                )
+                status, headers, body = 200, {"content-type": CONTENT_TYPE_LATEST}, self.metrics.exposition()
             elif route == "/" and injected_fault():
                 status, headers, body = 500, {"content-type": "application/json"}, b'{"error": "injected fault"}'
             else:
-                response = core.respond(method, self.path, self.server.state)
+                response = routing.respond(method, path, self.state)
                 status, headers, body = response.status, response.headers, response.encoded()
         except Exception:
             log.exception("request failed", extra={"method": method, "route": route})
             status, headers, body = 500, {"content-type": "application/json"}, b'{"error": "internal error"}'
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(body)
+        start_response(f"{status} {HTTPStatus(status).phrase}", [*headers.items(), ("content-length", str(len(body)))])
         elapsed = time.perf_counter() - started
-        self.server.metrics.observe(method, route, status, elapsed)
-        if route not in core.PROBE_ROUTES:
+        self.metrics.observe(method, route, status, elapsed)
+        if route not in routing.PROBE_ROUTES:
             log.info(
                 "request",
                 extra={"method": method, "route": route, "code": status, "duration_ms": round(elapsed * 1000, 2)},
             )
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Access logs go through `_serve` as JSON; http.server's own lines are dropped."""
+        # A HEAD reply carries the GET reply's content-length and no body.
+        return [] if method == "HEAD" else [body]
 
 
 def injected_fault() -> bool:
@@ -144,30 +162,6 @@ def injected_fault() -> bool:
     return random.random() < ratio
 
 
-def serve(host: str, port: int, state: core.State = core.STATE) -> Server:
-    """A started server on (host, port); port 0 picks a free one (see server.server_address)."""
-    server = Server((host, port), Metrics(), state)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
-
-
-def main() -> None:
-    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
-    host = os.environ.get("HOST", "0.0.0.0")  # a container listens on all its interfaces
-    port = int(os.environ.get("PORT", "8080"))
-    server = serve(host, port)
-    stopped = threading.Event()
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        # Readiness fails first; then stop accepting and let in-flight requests finish.
-        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
-        server.state.drain()
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    signal.signal(signal.SIGINT, on_sigterm)
-    log.info("listening", extra={"host": host, "port": server.server_address[1], "service": settings.SERVICE})
-    stopped.wait()
-    server.shutdown()
-    server.server_close()
-    log.info("stopped")
+def serve(state: routing.State = routing.STATE) -> App:
+    """The application gunicorn loads in each worker (runtime.py: `service.server:serve()`)."""
+    return App(Metrics(), state)

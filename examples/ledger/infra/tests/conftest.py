@@ -13,7 +13,7 @@ sys.path.insert(0, str(INFRA))
 
 from components.guardrails import STANDBY_TAG, Context  # noqa: E402
 from components.reliability import from_config  # noqa: E402
-from components.testing import ProgramRun, run_program, stack_config  # noqa: E402
+from components.testing import RELEASE_IMAGE, ProgramRun, run_program, stack_config  # noqa: E402
 
 STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 PROJECT = __import__("yaml").safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -24,17 +24,17 @@ def stack_file_config(stack: str) -> dict:
     return copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
 
 
-# The image a release passes (`--config <service>:image=...`), by digest.
-RELEASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
 _runs: dict[tuple[str, str], ProgramRun] = {}
 
 
-def run_stack(stack: str, **overrides) -> ProgramRun:
-    """The program for `stack` under mocks, with config overrides. Runs are shared by stack
-    and overrides (tests only read the captured resources); a run that raises is not kept."""
-    key = (stack, json.dumps(overrides, sort_keys=True, default=str))
+def run_stack(stack: str, *, release: bool = True, **overrides) -> ProgramRun:
+    """The program for `stack` under mocks, with config overrides. A release run passes the image by
+    digest, as the deploy workflow does; `release=False` is a `pulumi up` without one. Runs are shared
+    by stack and overrides (tests only read the captured resources); a run that raises is not kept."""
+    key = (stack, release, json.dumps(overrides, sort_keys=True, default=str))
     if key not in _runs:
-        config = {**stack_file_config(stack), **overrides}
+        image = {f"{PROJECT}:image": RELEASE_IMAGE} if release else {}
+        config = {**stack_file_config(stack), **image, **overrides}
         _runs[key] = run_program(INFRA, project=PROJECT, stack=stack, config=config)
     return _runs[key]
 
@@ -46,7 +46,7 @@ def standby(resource) -> bool:
 
 def stack_run(stack: str) -> ProgramRun:
     """A release run of the stack: what `pulumi up` in the deploy pipeline builds."""
-    return run_stack(stack, **{f"{PROJECT}:image": RELEASE_IMAGE})
+    return run_stack(stack)
 
 
 @pytest.fixture(params=STACKS)

@@ -46,6 +46,10 @@ def test_restore_that_answers_passes_and_is_deleted():
     (call,) = cli.called("aws", "rds", "restore-db-instance-from-db-snapshot")
     assert call[call.index("--db-snapshot-identifier") + 1] == "rds:db-2026-01-02"
     assert "--no-publicly-accessible" in call
+    # Where a real restore lands: the database's own subnet group and security group (the default
+    # security group of the VPC would admit nobody, or the wrong clients).
+    assert call[call.index("--db-subnet-group-name") + 1] == "g"
+    assert call[call.index("--vpc-security-group-ids") + 1] == "sg-1"
     assert cli.called("aws", "rds", "delete-db-instance", "--db-instance-identifier", "svc-prod-db-restore-42")
 
 

@@ -4,6 +4,7 @@ gates and add-ons on EKS; the CodeDeploy shifting and its rollback alarms on Lam
 from functools import cache
 
 import pytest
+from components.testing import CapturingMocks
 from conftest import PROJECT, run_stack
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/service@sha256:" + "0" * 64
@@ -58,8 +59,12 @@ def test_lambda_alias_shifts_through_codedeploy_with_rollback_alarms(stack, plan
     assert "DEPLOYMENT_STOP_ON_ALARM" in group.inputs["autoRollbackConfiguration"]["events"]
     alarms = {a.inputs["name"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     rollback_alarms = [alarms[name] for name in group.inputs["alarmConfiguration"]["alarms"]]
+    # Each version judged on its own requests: the error ratio at the page rate, over 1% slower than the SLO.
     thresholds = sorted(a["threshold"] for a in rollback_alarms)
-    assert thresholds == sorted([plan.rollout.max_error_ratio, plan.rollout.max_latency_p99_seconds * 1000])
+    assert thresholds == pytest.approx(sorted([plan.rollout.max_error_ratio, 0.01]))
+    for alarm in rollback_alarms:
+        (query,) = alarm["metricQueries"]
+        assert "GROUP BY Version" in query["expression"]
     configs = run.of_type("aws:codedeploy/deploymentConfig:DeploymentConfig")
     if plan.rollout.strategy == "blue-green":
         assert group.inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce" and not configs
@@ -68,3 +73,19 @@ def test_lambda_alias_shifts_through_codedeploy_with_rollback_alarms(stack, plan
         routing = config.inputs["trafficRoutingConfig"]
         expected = "TimeBasedCanary" if plan.rollout.strategy == "canary" else "TimeBasedLinear"
         assert routing["type"] == expected
+
+
+def test_a_stack_without_an_image_creates_nothing_and_says_how_to_pass_one(stack, plan, monkeypatch):
+    """A fresh stack has no image to fall back to: `pulumi up` without one stops before any resource."""
+    if plan.cluster is None:
+        pytest.skip("not an EKS stack")
+    created = []
+    register = CapturingMocks.new_resource
+    monkeypatch.setattr(
+        CapturingMocks, "new_resource", lambda self, args: created.append(args.typ) or register(self, args)
+    )
+    with pytest.raises(ValueError, match=rf"{PROJECT}:image is not set.*--config {PROJECT}:image=<repository>@sha256:"):
+        run_stack(stack, release=False)
+    assert created == []
+    with pytest.raises(ValueError, match="pinned by digest"):
+        run_stack(stack, **{f"{PROJECT}:image": "registry.example/app:latest"})

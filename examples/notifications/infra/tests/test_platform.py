@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from components.identity import deploy_role_name, preview_role_name
+from conftest import PROJECT, run_stack
 
 
 def _one(run, type_):
@@ -41,6 +43,24 @@ def test_cluster_is_private_encrypted_and_sized_by_the_plan(run, plan):
     assert kubeconfig["users"][0]["user"]["exec"]["command"] == "aws"
 
 
+def test_cluster_access_is_the_pipelines_roles_and_the_configured_admins(stack, plan):
+    if plan.cluster is None:
+        pytest.skip("not an EKS stack")
+    admin = "arn:aws:iam::123456789012:role/oncall"
+    run = run_stack(stack, **{f"{PROJECT}:cluster_admins": [admin]})
+    cluster = _one(run, "aws:eks/cluster:Cluster")
+    assert cluster.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    policies = {
+        a.inputs["principalArn"].rsplit("/", 1)[-1]: a.inputs["policyArn"].rsplit("/", 1)[-1]
+        for a in run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    assert policies == {
+        deploy_role_name(PROJECT, stack): "AmazonEKSClusterAdminPolicy",
+        preview_role_name(PROJECT, stack): "AmazonEKSAdminViewPolicy",
+        "oncall": "AmazonEKSClusterAdminPolicy",
+    }
+
+
 def test_database_follows_the_plan(run, plan):
     if plan.database is None:
         pytest.skip("no database")
@@ -55,6 +75,8 @@ def test_database_follows_the_plan(run, plan):
     assert db.inputs["manageMasterUserPassword"] is True and "password" not in db.inputs
     replicas = [r for r in run.of_type("aws:rds/instance:Instance") if r.inputs.get("replicateSourceDb")]
     assert len(replicas) == (1 if expected.replica_region else 0)
+    # A promoted replica is the production database: Multi-AZ where the plan says so.
+    assert all(r.inputs["multiAz"] is expected.replica_multi_az for r in replicas)
     (ingress,) = [
         r
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -83,4 +105,6 @@ def test_function_follows_the_plan(run, plan):
         plan.function.api_throttle_rate,
         plan.function.api_throttle_burst,
     )
-    assert run.output("api_url").startswith("https://")
+    # Served on the stack's hostname only: the default execute-api endpoint is off.
+    assert run.output("base_url") == f"https://{plan.edge.hostname}"
+    assert _one(run, "aws:apigatewayv2/api:Api").inputs["disableExecuteApiEndpoint"] is True

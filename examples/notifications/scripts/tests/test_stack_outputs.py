@@ -20,3 +20,13 @@ def test_missing_output_names_itself(tmp_path, capsys):
     assert "'cluster_name' is missing" in capsys.readouterr().err
     with pytest.raises(MissingOutput):
         get({}, "x")
+
+
+def test_an_optional_output_a_stack_does_not_have_yet_prints_empty(tmp_path, capsys):
+    path = tmp_path / "outputs.json"
+    path.write_text("{}")  # `pulumi stack output --json` of a stack never deployed
+    assert main(["--optional", str(path), "image"]) == 0
+    path.write_text(json.dumps({"image": "r@sha256:" + "a" * 64}))
+    assert main(["--optional", str(path), "image"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["", "r@sha256:" + "a" * 64]
+    assert main(["--optional", str(path)]) == 2

@@ -5,9 +5,8 @@ account and a real GitHub judge between them: who may decrypt which key, what
 must exist before what, from where each API is reached.
 """
 
-from conftest import PROJECT, ROOT, STACKS, stack_file_config, stack_run
-
 from components.deployability import RepositoryView, check_repository, check_stack, stack_view
+from conftest import PROJECT, ROOT, STACKS, stack_file_config, stack_run
 
 
 def _view(stack):

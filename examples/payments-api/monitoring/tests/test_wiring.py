@@ -9,6 +9,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
 
+from components.reliability.alertmanager import CONFIG_KEYS as ONCALL_CONFIG_KEYS  # noqa: E402
 from components.testing import run_program, stack_config  # noqa: E402
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -16,7 +17,8 @@ CATALOGUE = yaml.safe_load((ROOT / "monitoring" / "alerts.yaml").read_text())
 
 
 def production():
-    config = {**stack_config(ROOT / "Pulumi.prod.yaml"), f"{PROJECT}:oncall_credential": "test-key"}
+    credentials = {f"{PROJECT}:{key}": f"test-{key}" for key in ONCALL_CONFIG_KEYS}
+    config = {**stack_config(ROOT / "Pulumi.prod.yaml"), **credentials}
     if (ROOT / "monitoring" / "prometheus").is_dir():
         config[f"{PROJECT}:image"] = "registry.example/app@sha256:" + "0" * 64
     return run_program(ROOT / "infra", project=PROJECT, stack="prod", config=config)
