@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 from . import identity
 from ._base import ComponentArgsError, child, merge_tags, policy_json, require, type_token, web_identity_trust
 from .charts import CHARTS
+from .kubernetes_service import restricted_namespace
 from .platform_addons import helm_release
 
 CONTROLLER_CHART = "gha-runner-scale-set-controller"
@@ -101,19 +102,7 @@ class CiRunners(pulumi.ComponentResource):
         self.namespace_name = CHARTS[SCALE_SET_CHART].namespace
         self.labels = {"app.kubernetes.io/part-of": "ci-runners", "app.kubernetes.io/managed-by": "pulumi"}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-runners-ns",
-            metadata={
-                "name": self.namespace_name,
-                "labels": {
-                    **self.labels,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
-            opts=child(self),
-        )
+        self.namespace = restricted_namespace(f"{name}-runners-ns", self.namespace_name, self.labels, self)
         self.role = self._irsa_role()
         credentials = self._github_app_secret()
         self._network_policies()

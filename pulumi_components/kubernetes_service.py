@@ -148,6 +148,16 @@ class KubernetesServiceArgs:
         require(bool(self.edge.hostname), "edge.hostname: name the host the Ingress serves")
 
 
+def restricted_namespace(
+    resource_name: str, name: str, labels: Mapping[str, str], parent: pulumi.Resource
+) -> k8s.core.v1.Namespace:
+    """A namespace whose pods Pod Security Admission rejects unless they are `restricted`."""
+    enforce = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    return k8s.core.v1.Namespace(
+        resource_name, metadata={"name": name, "labels": {**labels, **enforce}}, opts=child(parent)
+    )
+
+
 class KubernetesService(pulumi.ComponentResource):
     """The workload and everything around it; pass the cluster's provider in `opts`."""
 
@@ -165,20 +175,7 @@ class KubernetesService(pulumi.ComponentResource):
         }
         self.selector = {"app.kubernetes.io/name": args.name}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata={
-                "name": args.name,
-                "labels": {
-                    **self.labels,
-                    # Pod Security Admission rejects any pod that is not `restricted`.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
-            opts=child(self),
-        )
+        self.namespace = restricted_namespace(f"{name}-ns", args.name, self.labels, self)
         self.role = self._irsa_role()
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",

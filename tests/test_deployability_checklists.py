@@ -67,3 +67,22 @@ def test_a_tick_no_fact_covers_is_reported(repo_and_stack, tmp_path):
     checklist.write_text(checklist.read_text() + "- [x] Penetration tested every quarter.\n")
     (message,) = findings(copy, stack)
     assert message.startswith("ticked with no fact to check it against: 'Penetration tested")
+
+
+def test_edge_ticks_follow_the_edge_rules(repo_and_stack):
+    repo, stack = repo_and_stack
+    without_acl = dataclasses.replace(
+        stack, resources=tuple(r for r in stack.resources if r.type != "aws:wafv2/webAcl:WebAcl")
+    )
+    messages = findings(repo, without_acl)
+    assert any("WAF on the load balancer" in m and "no aws:wafv2/webAcl:WebAcl" in m for m in messages)
+    assert any("Rate limiting on the public endpoint" in m for m in messages)
+    without_bucket = dataclasses.replace(
+        stack, resources=tuple(r for r in stack.resources if r.type != "aws:s3/bucket:Bucket")
+    )
+    assert any("Load balancer access logs" in m for m in findings(repo, without_bucket))
+    no_redirect = dataclasses.replace(
+        stack,
+        resources=tuple(r for r in stack.resources if r.type != "aws:acm/certificateValidation:CertificateValidation"),
+    )
+    assert any("TLS on every external endpoint" in m for m in findings(repo, no_redirect))

@@ -235,6 +235,31 @@ def _pages(repo: RepositoryView, stack: StackView) -> str | None:
     return None if keyless else "no paging subscription although oncall_credential is set"
 
 
+def _edge_rules_hold(*rules: str, needs: str) -> Check:
+    """The edge's own deployability rules find nothing, and the stack has a `needs` resource."""
+
+    def check(repo: RepositoryView, stack: StackView) -> str | None:
+        from . import check_stack
+
+        if not stack.of_type(needs):
+            return f"no {needs}"
+        found = check_stack(stack, only=rules)
+        return str(found[0]) if found else None
+
+    return check
+
+
+def _rate_limited(repo: RepositoryView, stack: StackView) -> str | None:
+    if stack.of_type(WEB_ACL):
+        return _edge_rules_hold("edge-ingress-waf", needs=WEB_ACL)(repo, stack)
+    stages = _inputs(stack, "aws:apigatewayv2/stage:Stage")
+    limited = [s for s in stages if float((s.get("defaultRouteSettings") or {}).get("throttlingRateLimit") or 0) > 0]
+    return None if stages and len(limited) == len(stages) else "no web ACL and an API stage without throttling"
+
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+
+
 # What a ticked line starts with, and its check: None when it holds, else what is missing.
 FACTS: list[tuple[re.Pattern[str], Callable[..., str | None]]] = [
     (re.compile(r"^VPC .* no subnet assigns public IPs"), _private_subnets),
@@ -293,6 +318,21 @@ FACTS: list[tuple[re.Pattern[str], Callable[..., str | None]]] = [
     (re.compile(r"^Function and API logs in CloudWatch Logs"), _function_logs),
     (re.compile(r"^Pages reach a tool"), _pages),
     (re.compile(r"^Incident response with severities"), _file("docs/incident-response.md", "docs/oncall.md")),
+    (
+        re.compile(r"^TLS on every external endpoint"),
+        _edge_rules_hold(
+            "edge-ingress-https",
+            "edge-api-domain",
+            "edge-base-url-https",
+            needs="aws:acm/certificateValidation:CertificateValidation",
+        ),
+    ),
+    (re.compile(r"^Rate limiting on the public endpoint"), _rate_limited),
+    (re.compile(r"^WAF on the load balancer"), _edge_rules_hold("edge-ingress-waf", needs=WEB_ACL)),
+    (
+        re.compile(r"^Load balancer access logs"),
+        _edge_rules_hold("edge-ingress-access-logs", needs="aws:s3/bucket:Bucket"),
+    ),
 ]
 READS_LINE = (_runbooks, _function_logs)  # these read the figure the line states
 

@@ -4,8 +4,10 @@ out of captured resource inputs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from ..testing import walk  # noqa: F401  (the rule modules search nested inputs with it)
 
 
 def subject(resource: Any) -> str:
@@ -31,13 +33,3 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def walk(value: Any) -> Iterator[Any]:
-    yield value
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from walk(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from walk(item)
