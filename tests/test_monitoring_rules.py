@@ -147,10 +147,12 @@ def test_a_total_outage_pages_at_the_first_evaluation_after_the_windows_cross(tm
     assert code == 0, output[-3000:]
 
 
-def test_two_percent_errors_page_as_soon_as_the_hour_window_crosses(tmp_path):
-    # 0.0144 / 0.02 x 60 = 43.2 min: silent at 43, paging at 44 (the next one-minute evaluation).
+def test_two_percent_errors_page_within_an_evaluation_of_the_hour_window_crossing(tmp_path):
+    # 0.0144 / 0.02 x 60 = 43.2 min: silent at 43, paging by 45. The alert reads recording rules of
+    # other groups, and groups evaluate independently (in promtool as in Prometheus), so at 44 it
+    # may still see the previous evaluation's ratio: one evaluation of lag, seen in a CI run.
     directory = shutil.copytree(prometheus_dir("basic"), tmp_path / "prometheus")
-    code, output = scenario(directory, 0.02, 50, [(43, False), (44, True)])
+    code, output = scenario(directory, 0.02, 50, [(43, False), (45, True)])
     assert code == 0, output[-3000:]
 
 
