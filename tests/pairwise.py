@@ -9,14 +9,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def all_pairs(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+def all_pairs(
+    factors: Mapping[str, Sequence[Any]], pairs: Sequence[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Combinations in which every value of `a` meets every value of `b`, for each (a, b) in
+    `pairs` (default: every two factors)."""
     names = list(factors)
-    uncovered = {
-        ((a, va), (b, vb))
-        for a, b in itertools.combinations(names, 2)
-        for va in factors[a]
-        for vb in factors[b]
-    }
+    chosen = pairs or list(itertools.combinations(names, 2))
+    wanted = [tuple(sorted(pair, key=names.index)) for pair in chosen]
+    uncovered = {((a, va), (b, vb)) for a, b in wanted for va in factors[a] for vb in factors[b]}
     combos: list[dict[str, Any]] = []
     while uncovered:
         # Seed with an uncovered pair, then fill each other factor greedily.
@@ -32,6 +33,6 @@ def all_pairs(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
                 ),
             )
         ordered = {name: combo[name] for name in names}
-        uncovered -= {((a, ordered[a]), (b, ordered[b])) for a, b in itertools.combinations(names, 2)}
+        uncovered -= {((a, ordered[a]), (b, ordered[b])) for a, b in wanted}
         combos.append(ordered)
     return combos

@@ -1,5 +1,11 @@
-"""The generated repo's own test command passes right after generation, for a
-pairwise-covering set of answer combinations."""
+"""The generated repo's own test command passes right after generation, for a set of answer
+combinations in which every answer meets each platform, and the strategies, levels and database
+choices meet each other.
+
+Each generated suite takes half a minute, so the set covers the pairs whose files interact in a
+generated repo rather than all pairs: SLA and on-call tool change numbers and receivers that
+tests/test_infra_matrix.py, test_monitoring_rules.py and test_alertmanager.py check for every
+value, whatever the platform."""
 
 from __future__ import annotations
 
@@ -19,19 +25,26 @@ FACTORS = {
     "database": ("postgres", "none"),
     "oncall": ("pagerduty", "opsgenie", "slack", "email"),
 }
-COMBINATIONS = all_pairs(FACTORS)
+PAIRS = [("platform", factor) for factor in FACTORS if factor != "platform"] + [
+    ("deployment_strategy", "monitoring_level"),
+    ("monitoring_level", "database"),
+]
+COMBINATIONS = all_pairs(FACTORS, PAIRS)
 
 
-def test_the_combinations_cover_every_pair():
-    covered = {
-        frozenset({(a, combo[a]), (b, combo[b])})
-        for combo in COMBINATIONS
-        for a, b in itertools.combinations(FACTORS, 2)
-    }
-    for a, b in itertools.combinations(FACTORS, 2):
+def test_the_combinations_cover_the_chosen_pairs():
+    covered = {frozenset({(a, combo[a]), (b, combo[b])}) for combo in COMBINATIONS for a, b in PAIRS}
+    for a, b in PAIRS:
         for va, vb in itertools.product(FACTORS[a], FACTORS[b]):
             assert frozenset({(a, va), (b, vb)}) in covered
-    assert len(COMBINATIONS) < 30
+    assert len(COMBINATIONS) <= 10
+
+
+def test_all_pairs_covers_every_pair_by_default():
+    combos = all_pairs(FACTORS)
+    for a, b in itertools.combinations(FACTORS, 2):
+        seen = {(combo[a], combo[b]) for combo in combos}
+        assert seen == set(itertools.product(FACTORS[a], FACTORS[b]))
 
 
 @pytest.mark.slow
