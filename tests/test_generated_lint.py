@@ -52,7 +52,7 @@ def test_generated_markdown_and_yaml_lint_clean(tmp_path, answers):
 
 def test_the_linters_catch_what_they_are_here_for(tmp_path):
     (tmp_path / "postmortem.md").write_text("# Post-mortem: <incident title>\n")
-    assert "MD033" in markdown_findings(tmp_path)  # the placeholder would vanish as an HTML tag
+    assert "MD033" in markdown_findings(tmp_path)  # a bare `<incident title>` would vanish as an HTML tag
     (tmp_path / "postmortem.md").unlink()
     (tmp_path / "values.yaml").write_text("replicas: 1\nreplicas: 2\n")
     assert "key-duplicates" in yaml_findings(tmp_path)
