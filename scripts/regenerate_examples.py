@@ -8,9 +8,12 @@ repositories it generates; tests/test_examples.py fails when they are stale. The
 tree is rendered as it is (uncommitted changes included). `.copier-answers.yml` keeps every
 answer but not `_src_path`/`_commit`, which name the checkout and commit rendering them.
 
-What an example shows is what the template decides, not the component library it vendors:
-`infra/components/` is rendered as a verbatim copy of `pulumi_components/` (checked here),
-then committed as a link to it, so a component change is reviewed once, in its own file.
+What an example shows is what the template decides, not the files it copies unchanged:
+`infra/components/` is rendered as a verbatim copy of `pulumi_components/` (checked here), and
+every other file the template holds without Jinja (`app/service/core.py`, `bootstrap/access.py`...)
+is rendered as a verbatim copy of itself; both are committed as links to their source, so a
+component or a static file is reviewed once, in its own file, and the examples' diff is what the
+answers decided.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ ANSWERS = EXAMPLES / "answers"
 MACHINE_KEYS = ("_src_path:", "_commit:")
 VENDORED = Path("infra", "components")  # in a generated repo: a copy of pulumi_components/
 VENDORED_LINK = os.path.relpath(ROOT / "pulumi_components", EXAMPLES / "name" / VENDORED.parent)
+TEMPLATE = ROOT / "template"
 
 
 def answer_files() -> list[Path]:
@@ -48,6 +52,7 @@ def render_example(template: Path, answers_file: Path, dst: Path) -> Path:
     for cache in dst.rglob("__pycache__"):
         shutil.rmtree(cache)
     link_vendored_components(dst)
+    link_static_files(dst)
     return dst
 
 
@@ -62,6 +67,37 @@ def link_vendored_components(repo: Path) -> None:
         raise RuntimeError(f"{VENDORED} is not a verbatim copy of pulumi_components/: {differ[:5]}")
     shutil.rmtree(vendored)
     vendored.symlink_to(VENDORED_LINK, target_is_directory=True)
+
+
+def static_files() -> list[Path]:
+    """Template files Copier copies as they are: no `.jinja` suffix and no Jinja in their path
+    (a templated folder name renders elsewhere), except git's own files, which git reads only as
+    files (`.gitignore` behind a link is refused). Paths relative to `template/`."""
+    found = []
+    for path in sorted(TEMPLATE.rglob("*")):
+        relative = path.relative_to(TEMPLATE)
+        if path.is_symlink() or not path.is_file() or path.suffix == ".jinja" or path.name.startswith(".git"):
+            continue
+        if "{" in relative.as_posix() or relative.parts[0] == "_macros" or "__pycache__" in relative.parts:
+            continue
+        found.append(relative)
+    return found
+
+
+def link_static_files(repo: Path) -> None:
+    """Replace each rendered file that is a byte-for-byte copy of a static template file by a
+    relative link to that file. A rendered file that differs (the template's `_skip_if_exists`
+    or a task changed it) stays a file, so the drift test still compares what was rendered."""
+    for relative in static_files():
+        rendered = repo / relative
+        if (
+            rendered.is_file()
+            and not rendered.is_symlink()
+            and rendered.read_bytes() == (TEMPLATE / relative).read_bytes()
+        ):
+            target = os.path.relpath(TEMPLATE / relative, (EXAMPLES / repo.name / relative).parent)
+            rendered.unlink()
+            rendered.symlink_to(target)
 
 
 def render_all(into: Path) -> dict[str, Path]:

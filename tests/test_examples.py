@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from scripts.regenerate_examples import EXAMPLES, VENDORED, answer_files, drift, link_vendored_components, render_all
+from scripts.regenerate_examples import (
+    EXAMPLES,
+    TEMPLATE,
+    VENDORED,
+    answer_files,
+    drift,
+    link_static_files,
+    link_vendored_components,
+    render_all,
+    static_files,
+)
 from scripts.template_parts import ROOT
 
 
@@ -63,3 +73,28 @@ def test_a_vendored_copy_that_differs_from_the_package_is_refused(tmp_path):
     (repo / VENDORED / "network.py").write_text("# edited in the rendered repo\n")
     with pytest.raises(RuntimeError, match="network.py"):
         link_vendored_components(repo)
+
+
+@pytest.mark.parametrize("name", [f.stem for f in answer_files()])
+def test_example_links_the_static_template_files_instead_of_copying_them(name):
+    copies = [
+        relative
+        for relative in static_files()
+        if (EXAMPLES / name / relative).is_file()
+        and not (EXAMPLES / name / relative).is_symlink()
+        and (EXAMPLES / name / relative).read_bytes() == (TEMPLATE / relative).read_bytes()
+    ]
+    assert not copies, f"examples/{name} copies static template files instead of linking them: {copies[:5]}"
+    linked = [r for r in static_files() if (EXAMPLES / name / r).is_symlink()]
+    assert linked, "no static template file is linked: static_files() found nothing to link"
+    for relative in linked:
+        assert (EXAMPLES / name / relative).resolve() == (TEMPLATE / relative).resolve()
+
+
+def test_a_rendered_file_that_differs_from_its_static_source_stays_a_file(tmp_path):
+    repo = tmp_path / "examples" / "demo"
+    relative = next(r for r in static_files() if r.suffix == ".py")
+    (repo / relative).parent.mkdir(parents=True)
+    (repo / relative).write_text("# the team's own version\n")
+    link_static_files(repo)
+    assert not (repo / relative).is_symlink()

@@ -1,3 +1,1 @@
-from .runtime import main
-
-main()
+../../../../template/app/service/__main__.py
