@@ -2,7 +2,11 @@
 
 Each rule looks at one resource (its Pulumi type token and its input
 properties, camelCase as the engine sees them) or at the whole stack, and
-returns what is wrong. Two runners use the same rules: the tests, over the
+returns what is wrong. A rule is registered where its check is defined, with
+`@guardrail(name, kind, description, applies_to=..., relaxation=...)` or
+`@stack_guardrail(...)`; `RULES` and `STACK_RULES` list them in that order.
+
+Two runners use the same rules: the tests, over the
 resources captured under Pulumi mocks (`check_resources`), and the CrossGuard
 policy pack in the generated repo's `policy/`, during `pulumi preview
 --policy-pack policy`.
@@ -103,6 +107,46 @@ class StackRule:
     relaxation: str = ""
 
 
+# The registries, in the order the rules are defined below: the tests, the policy pack
+# (one policy per rule) and `catalogue()` read them. Each rule registers itself next to its check.
+RULES: list[Rule] = []
+STACK_RULES: list[StackRule] = []
+EVERY_RESOURCE: tuple[str, ...] = ()  # `applies_to` of a rule that looks at every resource
+
+
+def _register(registry: list, rule: Rule | StackRule) -> None:
+    if any(r.name == rule.name for r in (*RULES, *STACK_RULES)):
+        raise ValueError(f"guardrail {rule.name!r} is registered twice; rule names are policy names and must be unique")
+    if rule.kind not in ("security", "reliability"):
+        raise ValueError(f"guardrail {rule.name!r}: kind must be 'security' or 'reliability', not {rule.kind!r}")
+    registry.append(rule)
+
+
+def guardrail(
+    name: str, kind: str, description: str, *, applies_to: tuple[str, ...], relaxation: str = ""
+) -> Callable[[Check], Check]:
+    """Register `check(props, ctx)` as the resource rule `name` for the types in `applies_to`
+    (`EVERY_RESOURCE` for all); `relaxation` names the plan relaxation that weakens it, if any."""
+
+    def register(check: Check) -> Check:
+        _register(RULES, Rule(name, kind, description, tuple(applies_to), check, relaxation))
+        return check
+
+    return register
+
+
+def stack_guardrail(
+    name: str, kind: str, description: str, *, relaxation: str = ""
+) -> Callable[[StackCheck], StackCheck]:
+    """Register `check(resources, ctx)` as the stack rule `name`, which sees every resource at once."""
+
+    def register(check: StackCheck) -> StackCheck:
+        _register(STACK_RULES, StackRule(name, kind, description, check, relaxation))
+        return check
+
+    return register
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -199,52 +243,86 @@ PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls
 S3_ENCRYPTION = ("AES256", "aws:kms", "aws:kms:dsse")
 
 
+# Encryption at rest
+
+
+@guardrail("kms-key-rotation", "security", "Customer-managed KMS keys rotate yearly.", applies_to=(KMS_KEY,))
 def kms_rotation(p, ctx):
     if not _true(p.get("enableKeyRotation")):
         yield "customer-managed keys must rotate (enableKeyRotation: true)"
 
 
+@guardrail(
+    "log-group-encrypted", "security", "Log groups are encrypted with a customer-managed key.", applies_to=(LOG_GROUP,)
+)
 def log_group_encrypted(p, ctx):
     if not _set(p.get("kmsKeyId")):
         yield "log group must be encrypted with a customer-managed KMS key (kmsKeyId)"
 
 
-def log_group_retention(p, ctx):
-    days = p.get("retentionInDays")
-    if days == UNKNOWN:
-        return
-    floor = 1 if ctx.relaxed("short-log-retention") else MIN_LOG_RETENTION_DAYS
-    if (_number(days) or 0) < floor:
-        yield f"log retention must be set and at least {floor} days; got {days!r}"
-
-
+@guardrail(
+    "rds-storage-encrypted", "security", "Database storage is encrypted with a customer-managed key.", applies_to=(RDS,)
+)
 def rds_encrypted(p, ctx):
     if not _true(p.get("storageEncrypted")) or not _set(p.get("kmsKeyId")):
         yield "database storage must be encrypted with a customer-managed KMS key"
 
 
+@guardrail("ebs-encrypted", "security", "Node volumes are encrypted.", applies_to=(LAUNCH_TEMPLATE,))
 def ebs_encrypted(p, ctx):
     for mapping in _items(p.get("blockDeviceMappings")):
         if not _true(_get(mapping, "ebs", "encrypted")):
             yield f"volume {mapping.get('deviceName')!r} must be encrypted"
 
 
+@guardrail("sqs-encrypted", "security", "Queues (dead letters included) are encrypted.", applies_to=(QUEUE,))
 def sqs_encrypted(p, ctx):
     if not _set(p.get("kmsMasterKeyId")) and not _true(p.get("sqsManagedSseEnabled")):
         yield "queue must be encrypted at rest"
 
 
+@guardrail(
+    "eks-secrets-encrypted", "security", "Kubernetes secrets are envelope-encrypted with KMS.", applies_to=(EKS,)
+)
 def eks_secrets_encrypted(p, ctx):
     config = p.get("encryptionConfig") or {}
     if "secrets" not in _items(_get(config, "resources")) or not _set(_get(config, "provider", "keyArn")):
         yield "Kubernetes secrets must be envelope-encrypted with a KMS key"
 
 
+@guardrail(
+    "s3-encrypted",
+    "security",
+    "S3 buckets declare default encryption (SSE-S3 where the writer supports nothing else, else KMS).",
+    applies_to=(BUCKET_ENCRYPTION,),
+)
+def s3_encrypted(p, ctx):
+    rules = [r for r in _items(p.get("rules")) if isinstance(r, Mapping)]
+    algorithms = [_get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules]
+    if not algorithms or any(a not in (*S3_ENCRYPTION, UNKNOWN) for a in algorithms):
+        yield f"default encryption must be one of {', '.join(S3_ENCRYPTION)}; got {algorithms or 'none'}"
+
+
+@guardrail(
+    "lambda-environment-encrypted",
+    "security",
+    "Function environment variables are encrypted with KMS.",
+    applies_to=(LAMBDA,),
+)
 def lambda_environment_encrypted(p, ctx):
     if _get(p, "environment", "variables") and not _set(p.get("kmsKeyArn")):
         yield "function environment must be encrypted with a customer-managed KMS key (kmsKeyArn)"
 
 
+# Nothing public that should be private
+
+
+@guardrail(
+    "eks-endpoint-private",
+    "security",
+    "The Kubernetes API is private; a public endpoint only for named CIDRs.",
+    applies_to=(EKS,),
+)
 def eks_endpoint_private(p, ctx):
     vpc = p.get("vpcConfig") or {}
     if not _true(vpc.get("endpointPrivateAccess")):
@@ -255,6 +333,12 @@ def eks_endpoint_private(p, ctx):
             yield "a public API endpoint must be limited to named CIDRs, never the whole internet"
 
 
+@guardrail(
+    "rds-not-public",
+    "security",
+    "Databases are not publicly accessible and sit in isolated subnets.",
+    applies_to=(RDS,),
+)
 def rds_private(p, ctx):
     if _true(p.get("publiclyAccessible")) and p.get("publiclyAccessible") != UNKNOWN:
         yield "database must not be publicly accessible"
@@ -262,6 +346,19 @@ def rds_private(p, ctx):
         yield "database must sit in a subnet group of isolated subnets (dbSubnetGroupName)"
 
 
+@guardrail(
+    "s3-public-access-blocked",
+    "security",
+    "S3 public access blocks turn on all four settings.",
+    applies_to=(BUCKET_PUBLIC_ACCESS,),
+)
+def s3_public_access_blocked(p, ctx):
+    off = [flag for flag in PUBLIC_ACCESS_FLAGS if not _true(p.get(flag))]
+    if off:
+        yield f"public access block must turn on every setting; off: {', '.join(off)}"
+
+
+@guardrail("subnet-no-public-ip", "security", "No subnet hands out public IPs.", applies_to=(SUBNET,))
 def subnet_no_public_ip(p, ctx):
     if p.get("mapPublicIpOnLaunch") is True:
         yield "subnets must not give instances public IPs"
@@ -273,6 +370,12 @@ def _world(rule: Mapping[str, Any]) -> bool:
     return any(c in WORLD for c in cidrs)
 
 
+@guardrail(
+    "no-world-ingress",
+    "security",
+    "No security group admits the whole internet.",
+    applies_to=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
+)
 def no_world_ingress(p, ctx):
     rules = _items(p.get("ingress"))  # inline rules of a SecurityGroup
     if p.get("type") == "ingress" or "cidrIpv4" in p or "cidrIpv6" in p:  # a standalone rule
@@ -281,16 +384,73 @@ def no_world_ingress(p, ctx):
         yield "ingress must never be open to the whole internet"
 
 
+@guardrail(
+    "ingress-from-security-groups",
+    "security",
+    "Ingress rules name a source security group, not an address range (least privilege).",
+    applies_to=(INGRESS_RULE,),
+)
 def ingress_from_security_groups(p, ctx):
     if not (_set(p.get("referencedSecurityGroupId")) or _set(p.get("prefixListId"))):
         yield "ingress must name a source security group (or prefix list), not a CIDR range"
 
 
+@guardrail(
+    "default-security-group-closed",
+    "security",
+    "The VPC's default security group has no rules.",
+    applies_to=(DEFAULT_SG,),
+)
 def default_sg_closed(p, ctx):
     if _items(p.get("ingress")) or _items(p.get("egress")):
         yield "the default security group must have no rules"
 
 
+# Encryption in transit
+
+
+def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    condition = _get(statement, "Condition", "Bool") or {}
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
+
+
+@guardrail(
+    "s3-tls-only", "security", "S3 bucket policies deny every request made without TLS.", applies_to=(BUCKET_POLICY,)
+)
+def s3_tls_only(p, ctx):
+    if p.get("policy") == UNKNOWN:
+        return
+    if not any(_denies_insecure_transport(s) for s in _policy_statements(p.get("policy"))):
+        yield "bucket policy must deny every request without TLS (aws:SecureTransport false)"
+
+
+@guardrail(
+    "acm-dns-validation",
+    "security",
+    "Public certificates are DNS-validated, so ACM renews them unattended.",
+    applies_to=(CERTIFICATE,),
+)
+def acm_dns_validation(p, ctx):
+    if p.get("validationMethod") not in ("DNS", UNKNOWN) and not _set(p.get("certificateAuthorityArn")):
+        yield "public certificates must be validated through DNS, renewed without anyone answering an e-mail"
+
+
+@guardrail("api-domain-tls", "security", "API custom domains require TLS 1.2 or later.", applies_to=(API_DOMAIN,))
+def api_domain_tls(p, ctx):
+    policy = _get(p, "domainNameConfiguration", "securityPolicy")
+    if policy not in ("TLS_1_2", UNKNOWN) and not str(policy).startswith("SecurityPolicy_TLS13"):
+        yield f"custom domains must require TLS 1.2 or later (securityPolicy TLS_1_2); got {policy!r}"
+
+
+# Identity
+
+
+@guardrail(
+    "iam-no-wildcard-actions",
+    "security",
+    "IAM policies grant listed actions, never `*` or `service:*`.",
+    applies_to=(ROLE_POLICY, POLICY, ROLE),
+)
 def iam_no_wildcards(p, ctx):
     documents = [p.get("policy")] + [i.get("policy") for i in _items(p.get("inlinePolicies")) if isinstance(i, Mapping)]
     for statement in (s for d in documents for s in _policy_statements(d)):
@@ -303,6 +463,7 @@ def iam_no_wildcards(p, ctx):
                 yield f"wildcard action {action!r}; grant the actions the workload uses"
 
 
+@guardrail("iam-no-open-trust", "security", "No role trusts every AWS principal.", applies_to=(ROLE,))
 def iam_no_open_trust(p, ctx):
     for statement in _policy_statements(p.get("assumeRolePolicy")):
         principal = statement.get("Principal")
@@ -311,6 +472,12 @@ def iam_no_open_trust(p, ctx):
             yield "role trusts any AWS principal without a condition"
 
 
+@guardrail(
+    "imdsv2-required",
+    "security",
+    "Instances require IMDSv2 with a hop limit of 1.",
+    applies_to=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+)
 def imdsv2(p, ctx):
     options = p.get("metadataOptions") or {}
     if options.get("httpTokens") != "required":
@@ -319,22 +486,32 @@ def imdsv2(p, ctx):
         yield "IMDS hop limit must be 1 so pods cannot reach the node's credentials"
 
 
+@guardrail(
+    "node-group-launch-template", "security", "Managed node groups use a launch template.", applies_to=(NODE_GROUP,)
+)
 def node_group_launch_template(p, ctx):
     if not _set(p.get("launchTemplate")):
         yield "managed node groups must use a launch template (it carries IMDSv2 and disk encryption)"
 
 
-def eks_control_plane_logs(p, ctx):
-    missing = [t for t in EKS_LOG_TYPES if t not in _items(p.get("enabledClusterLogTypes"))]
-    if missing:
-        yield f"control-plane log types off: {', '.join(missing)}"
-
-
+@guardrail(
+    "eks-access-entries",
+    "security",
+    "EKS authenticates with access entries, not the aws-auth ConfigMap.",
+    applies_to=(EKS,),
+)
 def eks_access_entries(p, ctx):
     if _get(p, "accessConfig", "authenticationMode") != "API":
         yield "cluster authentication must use access entries only (authenticationMode: API)"
 
 
+@guardrail("rds-iam-authentication", "security", "IAM database authentication is on.", applies_to=(RDS,))
+def rds_iam_auth(p, ctx):
+    if not _true(p.get("iamDatabaseAuthenticationEnabled")):
+        yield "IAM database authentication must be on"
+
+
+@guardrail("rds-tls-required", "security", "PostgreSQL parameter groups force TLS.", applies_to=(RDS_PARAMETERS,))
 def rds_parameters_force_tls(p, ctx):
     if not str(p.get("family", "")).startswith("postgres"):
         return
@@ -343,17 +520,24 @@ def rds_parameters_force_tls(p, ctx):
         yield "PostgreSQL parameter group must set rds.force_ssl = 1"
 
 
+@guardrail(
+    "rds-own-parameter-group", "security", "Databases use their own (TLS-forcing) parameter group.", applies_to=(RDS,)
+)
 def rds_custom_parameters(p, ctx):
     group = p.get("parameterGroupName")
     if not _set(group) or str(group).startswith("default."):
         yield "database must use its own parameter group (the default one does not force TLS)"
 
 
-def rds_iam_auth(p, ctx):
-    if not _true(p.get("iamDatabaseAuthenticationEnabled")):
-        yield "IAM database authentication must be on"
+# No plaintext secrets
 
 
+@guardrail(
+    "rds-managed-master-password",
+    "security",
+    "The master password lives in Secrets Manager, never in code or config.",
+    applies_to=(RDS,),
+)
 def rds_managed_password(p, ctx):
     if _set(p.get("password")) or _set(p.get("passwordWo")):
         yield "master password must not be set in code or config"
@@ -361,15 +545,12 @@ def rds_managed_password(p, ctx):
         yield "master password must be managed by Secrets Manager (manageMasterUserPassword: true)"
 
 
-def rds_monitoring(p, ctx):
-    if not _true(p.get("performanceInsightsEnabled")):
-        yield "Performance Insights must be on"
-    if not p.get("monitoringInterval") or not _set(p.get("monitoringRoleArn")):
-        yield "enhanced monitoring must be on (monitoringInterval and monitoringRoleArn)"
-    if "postgresql" not in _items(p.get("enabledCloudwatchLogsExports")):
-        yield "the postgresql log must be exported to CloudWatch Logs"
-
-
+@guardrail(
+    "no-plaintext-secrets",
+    "security",
+    "No access key, private key or password appears in any property.",
+    applies_to=EVERY_RESOURCE,
+)
 def no_plaintext_secrets(p, ctx):
     for value in _strings(p):
         if any(pattern.search(value) for pattern in _SECRET_VALUE):
@@ -382,6 +563,68 @@ def no_plaintext_secrets(p, ctx):
                 yield f"environment variable {key} looks like a secret; pass a Secrets Manager ARN instead"
 
 
+# Logging on
+
+
+@guardrail("eks-control-plane-logs", "security", "Every EKS control-plane log type is on.", applies_to=(EKS,))
+def eks_control_plane_logs(p, ctx):
+    missing = [t for t in EKS_LOG_TYPES if t not in _items(p.get("enabledClusterLogTypes"))]
+    if missing:
+        yield f"control-plane log types off: {', '.join(missing)}"
+
+
+@guardrail(
+    "log-group-retention",
+    "security",
+    f"Log groups keep logs at least {MIN_LOG_RETENTION_DAYS} days (any finite period when relaxed).",
+    applies_to=(LOG_GROUP,),
+    relaxation="short-log-retention",
+)
+def log_group_retention(p, ctx):
+    days = p.get("retentionInDays")
+    if days == UNKNOWN:
+        return
+    floor = 1 if ctx.relaxed("short-log-retention") else MIN_LOG_RETENTION_DAYS
+    if (_number(days) or 0) < floor:
+        yield f"log retention must be set and at least {floor} days; got {days!r}"
+
+
+@guardrail(
+    "rds-monitoring",
+    "security",
+    "Databases export logs, with Performance Insights and enhanced monitoring.",
+    applies_to=(RDS,),
+)
+def rds_monitoring(p, ctx):
+    if not _true(p.get("performanceInsightsEnabled")):
+        yield "Performance Insights must be on"
+    if not p.get("monitoringInterval") or not _set(p.get("monitoringRoleArn")):
+        yield "enhanced monitoring must be on (monitoringInterval and monitoringRoleArn)"
+    if "postgresql" not in _items(p.get("enabledCloudwatchLogsExports")):
+        yield "the postgresql log must be exported to CloudWatch Logs"
+
+
+@guardrail("lambda-tracing", "security", "Functions trace with X-Ray.", applies_to=(LAMBDA,))
+def lambda_tracing(p, ctx):
+    if _get(p, "tracingConfig", "mode") != "Active":
+        yield "X-Ray tracing must be active"
+
+
+@guardrail("api-access-logging", "security", "HTTP API stages log access and throttle.", applies_to=(STAGE,))
+def api_logging_and_throttling(p, ctx):
+    if not _set(_get(p, "accessLogSettings", "destinationArn")):
+        yield "HTTP API stage must write access logs"
+    route = p.get("defaultRouteSettings") or {}
+    if not route.get("throttlingRateLimit") or not route.get("throttlingBurstLimit"):
+        yield "HTTP API stage must throttle (throttlingRateLimit and throttlingBurstLimit)"
+
+
+@guardrail(
+    "required-tags",
+    "security",
+    "Every taggable resource carries service, environment, team and managed-by.",
+    applies_to=EVERY_RESOURCE,
+)
 def required_tags(p, ctx):
     if "tags" not in p or p.get("tags") == UNKNOWN:
         return
@@ -391,19 +634,17 @@ def required_tags(p, ctx):
         yield f"missing tags: {', '.join(missing)}"
 
 
-def lambda_tracing(p, ctx):
-    if _get(p, "tracingConfig", "mode") != "Active":
-        yield "X-Ray tracing must be active"
+# Backups and deletion protection per plan
 
 
-def api_logging_and_throttling(p, ctx):
-    if not _set(_get(p, "accessLogSettings", "destinationArn")):
-        yield "HTTP API stage must write access logs"
-    route = p.get("defaultRouteSettings") or {}
-    if not route.get("throttlingRateLimit") or not route.get("throttlingBurstLimit"):
-        yield "HTTP API stage must throttle (throttlingRateLimit and throttlingBurstLimit)"
-
-
+@guardrail(
+    "rds-backup-retention",
+    "reliability",
+    f"Automated backups (point-in-time recovery) are kept at least {MIN_BACKUP_RETENTION_DAYS} days "
+    "(one day when relaxed).",
+    applies_to=(RDS,),
+    relaxation="short-backup-retention",
+)
 def rds_backups(p, ctx):
     if _is_replica(p):
         return
@@ -413,11 +654,25 @@ def rds_backups(p, ctx):
         yield f"automated backups (and point-in-time recovery) must be kept at least {floor} days; got {days!r}"
 
 
+@guardrail(
+    "rds-deletion-protection",
+    "reliability",
+    "Databases have deletion protection.",
+    applies_to=(RDS,),
+    relaxation="no-deletion-protection",
+)
 def rds_deletion_protection(p, ctx):
     if not ctx.relaxed("no-deletion-protection") and not _true(p.get("deletionProtection")):
         yield "deletion protection must be on"
 
 
+@guardrail(
+    "rds-final-snapshot",
+    "reliability",
+    "Deleting a database takes a final snapshot.",
+    applies_to=(RDS,),
+    relaxation="no-final-snapshot",
+)
 def rds_final_snapshot(p, ctx):
     if _is_replica(p) or ctx.relaxed("no-final-snapshot"):
         return
@@ -425,6 +680,13 @@ def rds_final_snapshot(p, ctx):
         yield "deleting the database must take a final snapshot"
 
 
+@guardrail(
+    "rds-multi-az",
+    "reliability",
+    "Databases are Multi-AZ when the tier says so.",
+    applies_to=(RDS,),
+    relaxation="single-az-database",
+)
 def rds_multi_az(p, ctx):
     if _is_replica(p) or not ctx.tier.db_multi_az or ctx.relaxed("single-az-database"):
         return
@@ -432,302 +694,22 @@ def rds_multi_az(p, ctx):
         yield f"tier {ctx.tier.name} requires a Multi-AZ database"
 
 
+@guardrail(
+    "lambda-dead-letter",
+    "reliability",
+    "Functions send failed async events to a dead-letter queue.",
+    applies_to=(LAMBDA,),
+)
 def lambda_dead_letter(p, ctx):
     if not _set(_get(p, "deadLetterConfig", "targetArn")):
         yield "failed asynchronous invocations must land in a dead-letter queue"
 
 
+@guardrail("lambda-reserved-concurrency", "reliability", "Functions have reserved concurrency.", applies_to=(LAMBDA,))
 def lambda_reserved_concurrency(p, ctx):
     value = p.get("reservedConcurrentExecutions")
     if value != UNKNOWN and (_number(value) or 0) < 1:
         yield "reserved concurrency must be set so one function cannot starve the account (or be starved)"
-
-
-def s3_public_access_blocked(p, ctx):
-    off = [flag for flag in PUBLIC_ACCESS_FLAGS if not _true(p.get(flag))]
-    if off:
-        yield f"public access block must turn on every setting; off: {', '.join(off)}"
-
-
-def s3_encrypted(p, ctx):
-    rules = [r for r in _items(p.get("rules")) if isinstance(r, Mapping)]
-    algorithms = [_get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules]
-    if not algorithms or any(a not in (*S3_ENCRYPTION, UNKNOWN) for a in algorithms):
-        yield f"default encryption must be one of {', '.join(S3_ENCRYPTION)}; got {algorithms or 'none'}"
-
-
-def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
-    condition = _get(statement, "Condition", "Bool") or {}
-    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
-
-
-def s3_tls_only(p, ctx):
-    if p.get("policy") == UNKNOWN:
-        return
-    if not any(_denies_insecure_transport(s) for s in _policy_statements(p.get("policy"))):
-        yield "bucket policy must deny every request without TLS (aws:SecureTransport false)"
-
-
-def acm_dns_validation(p, ctx):
-    if p.get("validationMethod") not in ("DNS", UNKNOWN) and not _set(p.get("certificateAuthorityArn")):
-        yield "public certificates must be validated through DNS, renewed without anyone answering an e-mail"
-
-
-def api_domain_tls(p, ctx):
-    policy = _get(p, "domainNameConfiguration", "securityPolicy")
-    if policy not in ("TLS_1_2", UNKNOWN) and not str(policy).startswith("SecurityPolicy_TLS13"):
-        yield f"custom domains must require TLS 1.2 or later (securityPolicy TLS_1_2); got {policy!r}"
-
-
-RULES: tuple[Rule, ...] = (
-    # Encryption at rest
-    Rule("kms-key-rotation", "security", "Customer-managed KMS keys rotate yearly.", (KMS_KEY,), kms_rotation),
-    Rule(
-        "log-group-encrypted",
-        "security",
-        "Log groups are encrypted with a customer-managed key.",
-        (LOG_GROUP,),
-        log_group_encrypted,
-    ),
-    Rule(
-        "rds-storage-encrypted",
-        "security",
-        "Database storage is encrypted with a customer-managed key.",
-        (RDS,),
-        rds_encrypted,
-    ),
-    Rule("ebs-encrypted", "security", "Node volumes are encrypted.", (LAUNCH_TEMPLATE,), ebs_encrypted),
-    Rule("sqs-encrypted", "security", "Queues (dead letters included) are encrypted.", (QUEUE,), sqs_encrypted),
-    Rule(
-        "eks-secrets-encrypted",
-        "security",
-        "Kubernetes secrets are envelope-encrypted with KMS.",
-        (EKS,),
-        eks_secrets_encrypted,
-    ),
-    Rule(
-        "s3-encrypted",
-        "security",
-        "S3 buckets declare default encryption (SSE-S3 where the writer supports nothing else, else KMS).",
-        (BUCKET_ENCRYPTION,),
-        s3_encrypted,
-    ),
-    Rule(
-        "lambda-environment-encrypted",
-        "security",
-        "Function environment variables are encrypted with KMS.",
-        (LAMBDA,),
-        lambda_environment_encrypted,
-    ),
-    # Nothing public that should be private
-    Rule(
-        "eks-endpoint-private",
-        "security",
-        "The Kubernetes API is private; a public endpoint only for named CIDRs.",
-        (EKS,),
-        eks_endpoint_private,
-    ),
-    Rule(
-        "rds-not-public",
-        "security",
-        "Databases are not publicly accessible and sit in isolated subnets.",
-        (RDS,),
-        rds_private,
-    ),
-    Rule(
-        "s3-public-access-blocked",
-        "security",
-        "S3 public access blocks turn on all four settings.",
-        (BUCKET_PUBLIC_ACCESS,),
-        s3_public_access_blocked,
-    ),
-    Rule("subnet-no-public-ip", "security", "No subnet hands out public IPs.", (SUBNET,), subnet_no_public_ip),
-    Rule(
-        "no-world-ingress",
-        "security",
-        "No security group admits the whole internet.",
-        (SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
-        no_world_ingress,
-    ),
-    Rule(
-        "ingress-from-security-groups",
-        "security",
-        "Ingress rules name a source security group, not an address range (least privilege).",
-        (INGRESS_RULE,),
-        ingress_from_security_groups,
-    ),
-    Rule(
-        "default-security-group-closed",
-        "security",
-        "The VPC's default security group has no rules.",
-        (DEFAULT_SG,),
-        default_sg_closed,
-    ),
-    # Encryption in transit
-    Rule(
-        "s3-tls-only",
-        "security",
-        "S3 bucket policies deny every request made without TLS.",
-        (BUCKET_POLICY,),
-        s3_tls_only,
-    ),
-    Rule(
-        "acm-dns-validation",
-        "security",
-        "Public certificates are DNS-validated, so ACM renews them unattended.",
-        (CERTIFICATE,),
-        acm_dns_validation,
-    ),
-    Rule(
-        "api-domain-tls",
-        "security",
-        "API custom domains require TLS 1.2 or later.",
-        (API_DOMAIN,),
-        api_domain_tls,
-    ),
-    # Identity
-    Rule(
-        "iam-no-wildcard-actions",
-        "security",
-        "IAM policies grant listed actions, never `*` or `service:*`.",
-        (ROLE_POLICY, POLICY, ROLE),
-        iam_no_wildcards,
-    ),
-    Rule("iam-no-open-trust", "security", "No role trusts every AWS principal.", (ROLE,), iam_no_open_trust),
-    Rule(
-        "imdsv2-required",
-        "security",
-        "Instances require IMDSv2 with a hop limit of 1.",
-        (LAUNCH_TEMPLATE, EC2_INSTANCE),
-        imdsv2,
-    ),
-    Rule(
-        "node-group-launch-template",
-        "security",
-        "Managed node groups use a launch template.",
-        (NODE_GROUP,),
-        node_group_launch_template,
-    ),
-    Rule(
-        "eks-access-entries",
-        "security",
-        "EKS authenticates with access entries, not the aws-auth ConfigMap.",
-        (EKS,),
-        eks_access_entries,
-    ),
-    Rule("rds-iam-authentication", "security", "IAM database authentication is on.", (RDS,), rds_iam_auth),
-    Rule(
-        "rds-tls-required",
-        "security",
-        "PostgreSQL parameter groups force TLS.",
-        (RDS_PARAMETERS,),
-        rds_parameters_force_tls,
-    ),
-    Rule(
-        "rds-own-parameter-group",
-        "security",
-        "Databases use their own (TLS-forcing) parameter group.",
-        (RDS,),
-        rds_custom_parameters,
-    ),
-    # No plaintext secrets
-    Rule(
-        "rds-managed-master-password",
-        "security",
-        "The master password lives in Secrets Manager, never in code or config.",
-        (RDS,),
-        rds_managed_password,
-    ),
-    Rule(
-        "no-plaintext-secrets",
-        "security",
-        "No access key, private key or password appears in any property.",
-        (),
-        no_plaintext_secrets,
-    ),
-    # Logging on
-    Rule(
-        "eks-control-plane-logs", "security", "Every EKS control-plane log type is on.", (EKS,), eks_control_plane_logs
-    ),
-    Rule(
-        "log-group-retention",
-        "security",
-        f"Log groups keep logs at least {MIN_LOG_RETENTION_DAYS} days (any finite period when relaxed).",
-        (LOG_GROUP,),
-        log_group_retention,
-        "short-log-retention",
-    ),
-    Rule(
-        "rds-monitoring",
-        "security",
-        "Databases export logs, with Performance Insights and enhanced monitoring.",
-        (RDS,),
-        rds_monitoring,
-    ),
-    Rule("lambda-tracing", "security", "Functions trace with X-Ray.", (LAMBDA,), lambda_tracing),
-    Rule(
-        "api-access-logging",
-        "security",
-        "HTTP API stages log access and throttle.",
-        (STAGE,),
-        api_logging_and_throttling,
-    ),
-    Rule(
-        "required-tags",
-        "security",
-        "Every taggable resource carries service, environment, team and managed-by.",
-        (),
-        required_tags,
-    ),
-    # Backups and deletion protection per plan
-    Rule(
-        "rds-backup-retention",
-        "reliability",
-        f"Automated backups (point-in-time recovery) are kept at least {MIN_BACKUP_RETENTION_DAYS} days "
-        "(one day when relaxed).",
-        (RDS,),
-        rds_backups,
-        "short-backup-retention",
-    ),
-    Rule(
-        "rds-deletion-protection",
-        "reliability",
-        "Databases have deletion protection.",
-        (RDS,),
-        rds_deletion_protection,
-        "no-deletion-protection",
-    ),
-    Rule(
-        "rds-final-snapshot",
-        "reliability",
-        "Deleting a database takes a final snapshot.",
-        (RDS,),
-        rds_final_snapshot,
-        "no-final-snapshot",
-    ),
-    Rule(
-        "rds-multi-az",
-        "reliability",
-        "Databases are Multi-AZ when the tier says so.",
-        (RDS,),
-        rds_multi_az,
-        "single-az-database",
-    ),
-    Rule(
-        "lambda-dead-letter",
-        "reliability",
-        "Functions send failed async events to a dead-letter queue.",
-        (LAMBDA,),
-        lambda_dead_letter,
-    ),
-    Rule(
-        "lambda-reserved-concurrency",
-        "reliability",
-        "Functions have reserved concurrency.",
-        (LAMBDA,),
-        lambda_reserved_concurrency,
-    ),
-)
 
 
 # --- stack rules -------------------------------------------------------------------------------
@@ -749,6 +731,7 @@ def _networks(resources: Sequence[Resource]) -> dict[str, Counter]:
     return {prefix: c for prefix, c in counts.items() if c["public"] or c["private"]}
 
 
+@stack_guardrail("vpc-flow-logs", "security", "Every VPC logs all traffic.")
 def flow_logs(resources, ctx):
     vpcs = sum(r.type == VPC for r in resources)
     logged = sum(r.type == FLOW_LOG and r.props.get("trafficType") == "ALL" for r in resources)
@@ -756,30 +739,11 @@ def flow_logs(resources, ctx):
         yield f"{vpcs} VPCs but {logged} flow logs of ALL traffic"
 
 
-def nat_per_az(resources, ctx):
-    if not ctx.tier.nat_per_az or ctx.relaxed("single-nat-gateway"):
-        return
-    for prefix, c in _networks(resources).items():
-        if c["nat"] < c["public"]:
-            yield f"network {prefix}: tier {ctx.tier.name} needs a NAT gateway per AZ; {c['nat']} for {c['public']} AZs"
-
-
-def availability_zones(resources, ctx):
-    if ctx.relaxed("fewer-availability-zones"):
-        return
-    for prefix, c in _networks(resources).items():
-        if c["private"] < ctx.tier.az_count:
-            yield f"network {prefix}: tier {ctx.tier.name} needs {ctx.tier.az_count} AZs; got {c['private']}"
-
-
-def cross_region_replica(resources, ctx):
-    if not ctx.tier.cross_region_replica or ctx.relaxed("no-cross-region-replica"):
-        return
-    databases = [r for r in resources if r.type == RDS]
-    if databases and not any(_is_replica(r.props) for r in databases):
-        yield f"tier {ctx.tier.name} needs a cross-region read replica of the database"
-
-
+@stack_guardrail(
+    "s3-bucket-baseline",
+    "security",
+    "Every S3 bucket has a public access block, default encryption and a (TLS-only) bucket policy.",
+)
 def bucket_baseline(resources, ctx):
     """Counted, not matched by name: a new bucket's name is unknown during preview."""
     buckets = sum(r.type == BUCKET for r in resources)
@@ -793,36 +757,40 @@ def bucket_baseline(resources, ctx):
             yield f"{buckets} S3 buckets but {count} {kind}: each bucket needs one"
 
 
-STACK_RULES: tuple[StackRule, ...] = (
-    StackRule("vpc-flow-logs", "security", "Every VPC logs all traffic.", flow_logs),
-    StackRule(
-        "s3-bucket-baseline",
-        "security",
-        "Every S3 bucket has a public access block, default encryption and a (TLS-only) bucket policy.",
-        bucket_baseline,
-    ),
-    StackRule(
-        "nat-gateway-per-az",
-        "reliability",
-        "A NAT gateway per AZ when the tier says so.",
-        nat_per_az,
-        "single-nat-gateway",
-    ),
-    StackRule(
-        "availability-zones",
-        "reliability",
-        "Networks span the tier's AZ count.",
-        availability_zones,
-        "fewer-availability-zones",
-    ),
-    StackRule(
-        "cross-region-replica",
-        "reliability",
-        "A cross-region database replica when the tier says so.",
-        cross_region_replica,
-        "no-cross-region-replica",
-    ),
+@stack_guardrail(
+    "nat-gateway-per-az", "reliability", "A NAT gateway per AZ when the tier says so.", relaxation="single-nat-gateway"
 )
+def nat_per_az(resources, ctx):
+    if not ctx.tier.nat_per_az or ctx.relaxed("single-nat-gateway"):
+        return
+    for prefix, c in _networks(resources).items():
+        if c["nat"] < c["public"]:
+            yield f"network {prefix}: tier {ctx.tier.name} needs a NAT gateway per AZ; {c['nat']} for {c['public']} AZs"
+
+
+@stack_guardrail(
+    "availability-zones", "reliability", "Networks span the tier's AZ count.", relaxation="fewer-availability-zones"
+)
+def availability_zones(resources, ctx):
+    if ctx.relaxed("fewer-availability-zones"):
+        return
+    for prefix, c in _networks(resources).items():
+        if c["private"] < ctx.tier.az_count:
+            yield f"network {prefix}: tier {ctx.tier.name} needs {ctx.tier.az_count} AZs; got {c['private']}"
+
+
+@stack_guardrail(
+    "cross-region-replica",
+    "reliability",
+    "A cross-region database replica when the tier says so.",
+    relaxation="no-cross-region-replica",
+)
+def cross_region_replica(resources, ctx):
+    if not ctx.tier.cross_region_replica or ctx.relaxed("no-cross-region-replica"):
+        return
+    databases = [r for r in resources if r.type == RDS]
+    if databases and not any(_is_replica(r.props) for r in databases):
+        yield f"tier {ctx.tier.name} needs a cross-region read replica of the database"
 
 
 # --- runners -----------------------------------------------------------------------------------

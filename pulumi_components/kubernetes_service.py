@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -60,6 +60,36 @@ DATABASE_ANNOTATION = "groundwork.dev/database"
 # The listener's TLS policy: TLS 1.3 and 1.2 with forward-secret ciphers only and hybrid
 # post-quantum key exchange; AWS's recommended policy for new HTTPS listeners.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+HTTP_PORT = 80  # the ALB's plain-HTTP listener: it only redirects to HTTPS_PORT
+# Old ReplicaSets kept: what `kubectl rollout undo` and an Argo Rollouts rollback can return to.
+REVISION_HISTORY_LIMIT = 5
+# External Secrets re-reads Secrets Manager this often: a rotated secret reaches the pods' files within it.
+EXTERNAL_SECRET_REFRESH_INTERVAL = "1h"
+SECRET_FILE_MODE = 0o440  # readable by the app's user and its group (fsGroup), writable by no one
+# The one writable path of a read-only root filesystem; memory-backed, so it counts against the memory limit.
+TMP_VOLUME_SIZE = "64Mi"
+SPREAD_MAX_SKEW = 1  # zones (and nodes) differ by at most one pod of a version
+# Under the scrape interval, as Prometheus requires: a slow /metrics fails its own scrape, not the next.
+SCRAPE_TIMEOUT_SECONDS = 10
+PREVIEW_CHECK_TIMEOUT_SECONDS = 5  # blue-green's request to the preview colour; slower counts as a failure
+METRICS_SERVICE_LABEL = "groundwork.dev/metrics"  # marks the headless Service the ServiceMonitor selects
+
+
+class ProbeTiming(NamedTuple):
+    period_seconds: int
+    failure_threshold: int
+
+
+# /healthz answers from memory and /readyz after one database check (app/service/routing.py);
+# an answer slower than this counts as a failure.
+PROBE_TIMEOUT_SECONDS = 2
+# Startup: checked every 2 s for up to 60 s, so a fast start is seen fast and a slow one is not
+# restarted by the liveness probe before it listens.
+STARTUP_PROBE = ProbeTiming(period_seconds=2, failure_threshold=30)
+# Liveness: restarted after 30 s without an answer, long enough to ride out a pause under load.
+LIVENESS_PROBE = ProbeTiming(period_seconds=10, failure_threshold=3)
+# Readiness: out of the load balancer's targets within 10 s of failing.
+READINESS_PROBE = ProbeTiming(period_seconds=5, failure_threshold=2)
 
 
 @dataclass
@@ -159,7 +189,11 @@ def restricted_namespace(
 
 
 class KubernetesService(pulumi.ComponentResource):
-    """The workload and everything around it; pass the cluster's provider in `opts`."""
+    """The workload and everything around it; pass the cluster's provider in `opts`.
+
+    The class creates the resources and wires their order; each object's body comes from
+    a builder function below it (`pod_template(args)`, `rollout_strategy(args)`...), which
+    reads only the args and is tested directly."""
 
     def __init__(self, name: str, args: KubernetesServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -167,13 +201,8 @@ class KubernetesService(pulumi.ComponentResource):
         self._args = args
         self._name = name
         self.strategy = args.plan.rollout.strategy
-        self.labels = {
-            "app.kubernetes.io/name": args.name,
-            "app.kubernetes.io/part-of": args.name,
-            "app.kubernetes.io/managed-by": "pulumi",
-            "environment": args.plan.name,
-        }
-        self.selector = {"app.kubernetes.io/name": args.name}
+        self.labels = service_labels(args)
+        self.selector = pod_selector(args)
 
         self.namespace = restricted_namespace(f"{name}-ns", args.name, self.labels, self)
         self.role = self._irsa_role()
@@ -184,18 +213,7 @@ class KubernetesService(pulumi.ComponentResource):
             opts=child(self),
         )
         self.config_map = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata=self._meta(f"{args.name}-config"),
-            data={
-                "PORT": str(APP_PORT),
-                "ENVIRONMENT": args.plan.name,
-                "SECRETS_PATH": SECRETS_PATH,
-                **tracing_config(args.plan, args.monitoring_namespace),
-                **args.config,
-                # after the team's settings: the pod's grace period is sized for this one
-                "GRACEFUL_TIMEOUT_SECONDS": str(APP_GRACEFUL_TIMEOUT_SECONDS),
-            },
-            opts=child(self),
+            f"{name}-config", metadata=self._meta(f"{args.name}-config"), data=config_data(args), opts=child(self)
         )
         self.secret_names = self._external_secrets()
         self.services = self._services()
@@ -220,7 +238,7 @@ class KubernetesService(pulumi.ComponentResource):
     # -- helpers ---------------------------------------------------------------------
 
     def _meta(self, name: str, **extra: Any) -> dict[str, Any]:
-        return {"name": name, "namespace": self._args.name, "labels": dict(self.labels), **extra}
+        return object_meta(self._args, name, **extra)
 
     def _opts(self, *, depends_on: Sequence[pulumi.Resource] = (), **kwargs: Any) -> pulumi.ResourceOptions:
         # Everything namespaced waits for its namespace.
@@ -265,265 +283,77 @@ class KubernetesService(pulumi.ComponentResource):
             api_version="external-secrets.io/v1",
             kind="SecretStore",
             metadata=self._meta(args.name),
-            spec={
-                "provider": {
-                    "aws": {
-                        "service": "SecretsManager",
-                        "region": args.region,
-                        "auth": {"jwt": {"serviceAccountRef": {"name": args.name}}},
-                    }
-                }
-            },
+            spec=secret_store_spec(args),
             opts=self._opts(),
         )
-        names = []
-        for index, arn in enumerate(args.secret_arns):
-            target = f"{args.name}-secrets-{index}"
-            self._external_secret(target, store, {"dataFrom": [{"extract": {"key": arn}}]})
-            names.append(target)
+        names = secret_names(args)
+        sources: list[Any] = [{"dataFrom": [{"extract": {"key": arn}}]} for arn in args.secret_arns]
         if args.database:
-            target = f"{args.name}-database"
-            self._external_secret(
-                target,
-                store,
-                pulumi.Output.all(args.database.host, args.database.secret_arn).apply(self._database_source),
+            database = args.database
+            sources.append(
+                pulumi.Output.all(database.host, database.secret_arn).apply(lambda a: database_source(database, *a))
             )
-            names.append(target)
+        for target, source in zip(names, sources, strict=True):
+            self._external_secret(target, store, source)
         return names
 
-    def _database_source(self, host_and_arn: list[str]) -> dict[str, Any]:
-        """DATABASE_URL assembled by External Secrets from the database secret's username
-        and password (Go template, URL-escaped), so the password never passes through Pulumi."""
-        host, arn = host_and_arn
-        db = self._args.database
-        url = (
-            "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}"
-            f"@{host}:{db.port}/{db.name}?sslmode=require"
-        )
-        return {
-            "data": [
-                {"secretKey": key, "remoteRef": {"key": arn, "property": key}} for key in ("username", "password")
-            ],
-            "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
-        }
-
-    def _database_annotation(self) -> dict[str, Any]:
-        """The database's host on the pod template: pointing the service at another instance (a
-        restore) rolls the pods through the release strategy, so no connection pool keeps writing
-        to the old one."""
-        if not self._args.database:
-            return {}
-        return {"annotations": {DATABASE_ANNOTATION: self._args.database.host}}
-
     def _external_secret(self, target: str, store: pulumi.Resource, source: Any) -> None:
-        spec = pulumi.Output.from_input(source).apply(
-            lambda src: {
-                "refreshInterval": "1h",
-                "secretStoreRef": {"name": self._args.name, "kind": "SecretStore"},
-                "target": {
-                    "name": target,
-                    "creationPolicy": "Owner",
-                    **({"template": src["template"]} if "template" in src else {}),
-                },
-                **{key: value for key, value in src.items() if key != "template"},
-            }
-        )
         k8s.apiextensions.CustomResource(
             f"{self._name}-{target.removeprefix(self._args.name + '-')}",
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
             metadata=self._meta(target),
-            spec=spec,
+            spec=pulumi.Output.from_input(source).apply(lambda src: external_secret_spec(self._args, target, src)),
             opts=self._opts(depends_on=[store]),
         )
 
     # -- traffic ------------------------------------------------------------------------
 
     def _services(self) -> dict[str, k8s.core.v1.Service]:
-        """rolling: one Service; canary: root (the ALB's), stable and canary; blue-green:
-        active and preview. Always a headless `-metrics` Service for the ServiceMonitor,
-        which selects every pod whatever colour or weight it has."""
-        names = {
-            "rolling": [self._args.name],
-            "canary": [self._args.name, f"{self._args.name}-stable", f"{self._args.name}-canary"],
-            "blue-green": [self._args.name, f"{self._args.name}-preview"],
-        }[self.strategy]
+        """The Services of `service_names(args)`, then a headless `-metrics` Service for the
+        ServiceMonitor, which selects every pod whatever colour or weight it has."""
+        args = self._args
         services = {}
-        for service_name in names:
+        for service_name in service_names(args):
             services[service_name] = k8s.core.v1.Service(
-                f"{self._name}-svc-{service_name.removeprefix(self._args.name).lstrip('-') or 'main'}",
+                f"{self._name}-svc-{service_name.removeprefix(args.name).lstrip('-') or 'main'}",
                 metadata=self._meta(service_name),
-                spec={
-                    "type": "ClusterIP",
-                    "selector": dict(self.selector),
-                    "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
-                },
+                spec=service_spec(args),
                 opts=self._opts(),
             )
         # Its name is the scrape job the alert rules select (reliability/alerts.py).
-        metrics_name = scrape_job(self._args.name)
+        metrics_name = scrape_job(args.name)
         services[metrics_name] = k8s.core.v1.Service(
             f"{self._name}-svc-metrics",
-            metadata={**self._meta(metrics_name), "labels": {**self.labels, "groundwork.dev/metrics": "true"}},
-            spec={
-                "clusterIP": "None",
-                "selector": dict(self.selector),
-                "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http", "protocol": "TCP"}],
-            },
+            metadata={**self._meta(metrics_name), "labels": {**self.labels, METRICS_SERVICE_LABEL: "true"}},
+            spec=metrics_service_spec(args),
             opts=self._opts(),
         )
         return services
 
     def _ingress(self) -> k8s.networking.v1.Ingress:
-        """An internet-facing ALB sending to pod IPs, serving the hostname over HTTPS only
-        (port 80 answers with a redirect to 443), behind the web ACL, writing access logs.
-        For canary the backend is the root Service with the `use-annotation` port: Argo
-        Rollouts writes the weighted action."""
-        args, edge = self._args, self._args.edge
-        annotations = {
-            "alb.ingress.kubernetes.io/scheme": "internet-facing",
-            "alb.ingress.kubernetes.io/target-type": "ip",
-            "alb.ingress.kubernetes.io/healthcheck-path": PROBE_PATHS["readiness"],
-            "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in args.tags.items()),
-            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": HTTPS_PORT}]),
-            "alb.ingress.kubernetes.io/certificate-arn": edge.certificate_arn,
-            "alb.ingress.kubernetes.io/ssl-redirect": str(HTTPS_PORT),
-            "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
-            "alb.ingress.kubernetes.io/wafv2-acl-arn": edge.web_acl_arn,
-            "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.Output.concat(
-                "access_logs.s3.enabled=true,access_logs.s3.bucket=",
-                edge.access_log_bucket,
-                f",access_logs.s3.prefix={edge.access_log_prefix}",
-                # Requests with header names a proxy could read differently never reach the pods.
-                ",routing.http.drop_invalid_header_fields.enabled=true",
-            ),
-        }
-        port = {"name": "use-annotation"} if self.strategy == "canary" else {"number": SERVICE_PORT}
         return k8s.networking.v1.Ingress(
             f"{self._name}-ingress",
-            metadata=self._meta(args.name, annotations=annotations),
-            spec={
-                "ingressClassName": "alb",
-                "rules": [
-                    {
-                        "host": edge.hostname,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {"service": {"name": args.name, "port": port}},
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
+            metadata=self._meta(self._args.name, annotations=ingress_annotations(self._args)),
+            spec=ingress_spec(self._args),
             opts=self._opts(depends_on=list(self.services.values())),
         )
 
     # -- the workload ---------------------------------------------------------------------
 
-    def _hash_label(self) -> str:
-        return "pod-template-hash" if self.strategy == "rolling" else ROLLOUT_HASH_LABEL
-
     def pod_template(self) -> dict[str, Any]:
-        args, workload = self._args, self._args.plan.workload
-        # Secrets are mounted as files: they stay out of the process environment, which
-        # crash reports and child processes would otherwise inherit.
-        secret_mounts = [
-            {"name": secret, "mountPath": f"{SECRETS_PATH}/{secret}", "readOnly": True} for secret in self.secret_names
-        ]
-        secret_volumes = [
-            {"name": secret, "secret": {"secretName": secret, "defaultMode": 0o440}} for secret in self.secret_names
-        ]
-        container = {
-            "name": APP_CONTAINER,
-            "image": args.image,
-            "imagePullPolicy": "Always",
-            "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
-            "envFrom": [{"configMapRef": {"name": f"{args.name}-config"}}],
-            "resources": {
-                "requests": {"cpu": workload.cpu_request, "memory": workload.memory_request},
-                "limits": {"cpu": workload.cpu_limit, "memory": workload.memory_limit},
-            },
-            "startupProbe": _http_probe(PROBE_PATHS["liveness"], period=2, failures=30),
-            "livenessProbe": _http_probe(PROBE_PATHS["liveness"], period=10, failures=3),
-            "readinessProbe": _http_probe(PROBE_PATHS["readiness"], period=5, failures=2),
-            # Keep serving while the load balancer deregisters the pod, then get SIGTERM.
-            "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": RUN_AS_USER,
-                "runAsGroup": RUN_AS_USER,
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "privileged": False,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
-        }
-        spread_selector = {"matchLabels": dict(self.selector)}
-        return {
-            "metadata": {"labels": dict(self.labels), **self._database_annotation()},
-            "spec": {
-                "serviceAccountName": args.name,
-                # IRSA's token is projected by the EKS webhook; the API token is not needed.
-                "automountServiceAccountToken": False,
-                "terminationGracePeriodSeconds": TERMINATION_GRACE_PERIOD_SECONDS,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": RUN_AS_USER,
-                    "runAsGroup": RUN_AS_USER,
-                    "fsGroup": RUN_AS_USER,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
-                "topologySpreadConstraints": [
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": "topology.kubernetes.io/zone",
-                        "whenUnsatisfiable": "DoNotSchedule",
-                        "labelSelector": spread_selector,
-                        "matchLabelKeys": [self._hash_label()],
-                    },
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": spread_selector,
-                        "matchLabelKeys": [self._hash_label()],
-                    },
-                ],
-                "containers": [container],
-                "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}, *secret_volumes],
-            },
-        }
+        return pod_template(self._args)
 
     def _workload(self) -> pulumi.CustomResource:
-        args, plan = self._args, self._args.plan
+        args = self._args
         # The HPA owns the replica count after creation; Pulumi must not reset it on update.
         needs = [self.service_account, self.config_map, *self.services.values()]
-        opts = self._opts(ignore_changes=["spec.replicas"], depends_on=needs)
-        common = {
-            "replicas": plan.workload.replicas_min,
-            "revisionHistoryLimit": 5,
-            "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
-            "selector": {"matchLabels": dict(self.selector)},
-            "template": self.pod_template(),
-        }
         if self.strategy == "rolling":
             return k8s.apps.v1.Deployment(
                 f"{self._name}-deployment",
                 metadata=self._meta(args.name),
-                spec={
-                    **common,
-                    "strategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": f"{plan.workload.max_surge_percent}%"},
-                    },
-                },
-                opts=opts,
+                spec=deployment_spec(args),
+                opts=self._opts(ignore_changes=["spec.replicas"], depends_on=needs),
             )
         self.analysis_template = self._analysis_template()
         return k8s.apiextensions.CustomResource(
@@ -531,50 +361,11 @@ class KubernetesService(pulumi.ComponentResource):
             api_version="argoproj.io/v1alpha1",
             kind="Rollout",
             metadata=self._meta(args.name),
-            spec={**common, "progressDeadlineAbort": True, "strategy": self._rollout_strategy()},
+            spec=rollout_spec(args),
             opts=self._opts(
                 ignore_changes=["spec.replicas"], depends_on=[*needs, self.analysis_template, self.ingress]
             ),
         )
-
-    def _analysis_ref(self) -> dict[str, Any]:
-        return {
-            "templates": [{"templateName": f"{self._args.name}-analysis"}],
-            "args": [{"name": "pod-template-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}],
-        }
-
-    def _rollout_strategy(self) -> dict[str, Any]:
-        args, rollout = self._args, self._args.plan.rollout
-        if self.strategy == "canary":
-            steps: list[dict[str, Any]] = []
-            for index, weight in enumerate(rollout.canary_steps):
-                steps.append({"setWeight": weight})
-                if index < len(rollout.canary_steps) - 1:
-                    steps.append({"pause": {"duration": f"{rollout.pause_seconds}s"}})
-            return {
-                "canary": {
-                    "canaryService": f"{args.name}-canary",
-                    "stableService": f"{args.name}-stable",
-                    "maxSurge": f"{rollout.max_surge_percent}%",
-                    "maxUnavailable": 0,
-                    "trafficRouting": {
-                        "alb": {"ingress": args.name, "rootService": args.name, "servicePort": SERVICE_PORT}
-                    },
-                    # Background analysis from the first weight to full promotion.
-                    "analysis": self._analysis_ref(),
-                    "steps": steps,
-                }
-            }
-        return {
-            "blueGreen": {
-                "activeService": args.name,
-                "previewService": f"{args.name}-preview",
-                "autoPromotionEnabled": True,
-                "prePromotionAnalysis": self._analysis_ref(),
-                "postPromotionAnalysis": self._analysis_ref(),
-                "scaleDownDelaySeconds": rollout.scale_down_delay_seconds,
-            }
-        }
 
     def _analysis_template(self) -> k8s.apiextensions.CustomResource:
         return k8s.apiextensions.CustomResource(
@@ -589,119 +380,363 @@ class KubernetesService(pulumi.ComponentResource):
     # -- scaling, disruption, isolation, scraping -------------------------------------------
 
     def _autoscaling(self) -> None:
-        args, workload = self._args, self._args.plan.workload
-        target = (
-            {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name}
-            if self.strategy == "rolling"
-            else {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": args.name}
-        )
+        args = self._args
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{self._name}-hpa",
             metadata=self._meta(args.name),
-            spec={
-                "scaleTargetRef": target,
-                "minReplicas": workload.replicas_min,
-                "maxReplicas": workload.replicas_max,
-                "metrics": [
-                    _utilisation("cpu", workload.hpa_cpu_percent),
-                    _utilisation("memory", workload.hpa_memory_percent),
-                ],
-            },
+            spec=autoscaler_spec(args),
             opts=self._opts(depends_on=[self.workload]),
         )
         k8s.policy.v1.PodDisruptionBudget(
             f"{self._name}-pdb",
             metadata=self._meta(args.name),
-            spec={"minAvailable": workload.pdb_min_available, "selector": {"matchLabels": dict(self.selector)}},
+            spec=disruption_budget_spec(args),
             opts=self._opts(),
         )
 
     def _network_policies(self) -> None:
-        args = self._args
         k8s.networking.v1.NetworkPolicy(
             f"{self._name}-default-deny",
             metadata=self._meta("default-deny"),
-            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            spec=default_deny_spec(),
             opts=self._opts(),
         )
-        http = [{"protocol": "TCP", "port": APP_PORT}]
-        ingress = [
-            # The ALB reaches pod IPs from inside the VPC.
-            {"from": [{"ipBlock": {"cidr": cidr}} for cidr in args.ingress_cidrs], "ports": http},
-            {"from": [_namespace_peer(args.monitoring_namespace)], "ports": http},
-        ]
-        if self.strategy == "blue-green":
-            # Pre-promotion analysis calls the preview colour from the Argo Rollouts controller.
-            ingress.append({"from": [_namespace_peer(args.argo_rollouts_namespace)], "ports": http})
-        egress = [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
-            },
-            # AWS APIs (STS for IRSA, and whatever the service calls) are only on HTTPS.
-            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]},
-        ]
-        if args.database:
-            egress.append(
-                {
-                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in (args.database.cidrs or args.ingress_cidrs)],
-                    "ports": [{"protocol": "TCP", "port": args.database.port}],
-                }
-            )
-        if tracing_config(args.plan, args.monitoring_namespace):
-            # Spans go to the OpenTelemetry Collector's OTLP/HTTP receiver (app/service/tracing.py).
-            egress.append(
-                {
-                    "to": [
-                        {
-                            **_namespace_peer(args.monitoring_namespace),
-                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": COLLECTOR}},
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": COLLECTOR_OTLP_HTTP_PORT}],
-                }
-            )
         k8s.networking.v1.NetworkPolicy(
             f"{self._name}-allow",
-            metadata=self._meta(f"{args.name}-allow"),
-            spec={
-                "podSelector": {"matchLabels": dict(self.selector)},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": ingress,
-                "egress": egress,
-            },
+            metadata=self._meta(f"{self._args.name}-allow"),
+            spec=network_policy_spec(self._args),
             opts=self._opts(),
         )
 
     def _service_monitor(self) -> None:
         args = self._args
-        spec: dict[str, Any] = {
-            "selector": {"matchLabels": {**self.selector, "groundwork.dev/metrics": "true"}},
-            "namespaceSelector": {"matchNames": [args.name]},
-            "endpoints": [
-                {
-                    "port": "http",
-                    "path": PROBE_PATHS["metrics"],
-                    "interval": f"{PROMETHEUS_SCRAPE_INTERVAL_SECONDS}s",
-                    "scrapeTimeout": "10s",
-                }
-            ],
-        }
-        if self.strategy != "rolling":
-            spec["podTargetLabels"] = [ROLLOUT_HASH_LABEL]
         k8s.apiextensions.CustomResource(
             f"{self._name}-service-monitor",
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
             metadata={**self._meta(args.name), "labels": {**self.labels, **args.service_monitor_labels}},
-            spec=spec,
+            spec=service_monitor_spec(args),
             opts=self._opts(),
         )
+
+
+# --- the objects' bodies: pure functions of the args -------------------------------------------
+
+
+def service_labels(args: KubernetesServiceArgs) -> dict[str, str]:
+    """The labels of every object the service creates."""
+    return {
+        "app.kubernetes.io/name": args.name,
+        "app.kubernetes.io/part-of": args.name,
+        "app.kubernetes.io/managed-by": "pulumi",
+        "environment": args.plan.name,
+    }
+
+
+def pod_selector(args: KubernetesServiceArgs) -> dict[str, str]:
+    """What selects the service's pods, whatever their version or colour."""
+    return {"app.kubernetes.io/name": args.name}
+
+
+def object_meta(args: KubernetesServiceArgs, name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": args.name, "labels": service_labels(args), **extra}
+
+
+def config_data(args: KubernetesServiceArgs) -> dict[str, str]:
+    """The ConfigMap the container reads its environment from."""
+    return {
+        "PORT": str(APP_PORT),
+        "ENVIRONMENT": args.plan.name,
+        "SECRETS_PATH": SECRETS_PATH,
+        **tracing_config(args.plan, args.monitoring_namespace),
+        **args.config,
+        # after the team's settings: the pod's grace period is sized for this one
+        "GRACEFUL_TIMEOUT_SECONDS": str(APP_GRACEFUL_TIMEOUT_SECONDS),
+    }
+
+
+def secret_store_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """Secrets Manager in the service's region, read as the service's own account (IRSA)."""
+    return {
+        "provider": {
+            "aws": {
+                "service": "SecretsManager",
+                "region": args.region,
+                "auth": {"jwt": {"serviceAccountRef": {"name": args.name}}},
+            }
+        }
+    }
+
+
+def secret_names(args: KubernetesServiceArgs) -> list[str]:
+    """The Kubernetes Secrets External Secrets writes: one per secret ARN, then the database's."""
+    names = [f"{args.name}-secrets-{index}" for index in range(len(args.secret_arns))]
+    return names + ([f"{args.name}-database"] if args.database else [])
+
+
+def external_secret_spec(args: KubernetesServiceArgs, target: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """An ExternalSecret writing the Secret `target` from `source` (its `data`/`dataFrom`, and
+    a `template` when the Secret's keys are assembled from the remote ones)."""
+    return {
+        "refreshInterval": EXTERNAL_SECRET_REFRESH_INTERVAL,
+        "secretStoreRef": {"name": args.name, "kind": "SecretStore"},
+        "target": {
+            "name": target,
+            "creationPolicy": "Owner",
+            **({"template": source["template"]} if "template" in source else {}),
+        },
+        **{key: value for key, value in source.items() if key != "template"},
+    }
+
+
+def database_source(database: DatabaseConnection, host: str, arn: str) -> dict[str, Any]:
+    """DATABASE_URL assembled by External Secrets from the database secret's username
+    and password (Go template, URL-escaped), so the password never passes through Pulumi."""
+    url = (
+        "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}"
+        f"@{host}:{database.port}/{database.name}?sslmode=require"
+    )
+    return {
+        "data": [{"secretKey": key, "remoteRef": {"key": arn, "property": key}} for key in ("username", "password")],
+        "template": {"engineVersion": "v2", "data": {"DATABASE_URL": url}},
+    }
+
+
+def service_names(args: KubernetesServiceArgs) -> list[str]:
+    """rolling: one Service; canary: root (the ALB's), stable and canary; blue-green:
+    active and preview."""
+    return {
+        "rolling": [args.name],
+        "canary": [args.name, f"{args.name}-stable", f"{args.name}-canary"],
+        "blue-green": [args.name, f"{args.name}-preview"],
+    }[args.plan.rollout.strategy]
+
+
+def service_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    return {
+        "type": "ClusterIP",
+        "selector": pod_selector(args),
+        "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def metrics_service_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """Headless: Prometheus scrapes each pod's own address."""
+    return {
+        "clusterIP": "None",
+        "selector": pod_selector(args),
+        "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def ingress_annotations(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """An internet-facing ALB sending to pod IPs, serving over HTTPS only (the HTTP listener
+    answers with a redirect to 443), behind the web ACL, writing access logs."""
+    edge = args.edge
+    return {
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/healthcheck-path": PROBE_PATHS["readiness"],
+        "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in args.tags.items()),
+        "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": HTTP_PORT}, {"HTTPS": HTTPS_PORT}]),
+        "alb.ingress.kubernetes.io/certificate-arn": edge.certificate_arn,
+        "alb.ingress.kubernetes.io/ssl-redirect": str(HTTPS_PORT),
+        "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
+        "alb.ingress.kubernetes.io/wafv2-acl-arn": edge.web_acl_arn,
+        "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.Output.concat(
+            "access_logs.s3.enabled=true,access_logs.s3.bucket=",
+            edge.access_log_bucket,
+            f",access_logs.s3.prefix={edge.access_log_prefix}",
+            # Requests with header names a proxy could read differently never reach the pods.
+            ",routing.http.drop_invalid_header_fields.enabled=true",
+        ),
+    }
+
+
+def ingress_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """The hostname's every path to the service. For canary the backend is the root Service
+    with the `use-annotation` port: Argo Rollouts writes the weighted action."""
+    canary = args.plan.rollout.strategy == "canary"
+    port = {"name": "use-annotation"} if canary else {"number": SERVICE_PORT}
+    backend = {"service": {"name": args.name, "port": port}}
+    return {
+        "ingressClassName": "alb",
+        "rules": [
+            {
+                "host": args.edge.hostname,
+                "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+            }
+        ],
+    }
+
+
+def hash_label(strategy: str) -> str:
+    """The label that tells one version's pods from another's: the ReplicaSet's for a
+    Deployment, Argo Rollouts' own for a Rollout."""
+    return "pod-template-hash" if strategy == "rolling" else ROLLOUT_HASH_LABEL
+
+
+def app_container(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """The app: restricted, probed, sized by the plan, its secrets mounted as read-only files
+    (they stay out of the process environment, which crash reports and child processes
+    would otherwise inherit)."""
+    workload = args.plan.workload
+    secret_mounts = [
+        {"name": secret, "mountPath": f"{SECRETS_PATH}/{secret}", "readOnly": True} for secret in secret_names(args)
+    ]
+    return {
+        "name": APP_CONTAINER,
+        "image": args.image,
+        "imagePullPolicy": "Always",
+        "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
+        "envFrom": [{"configMapRef": {"name": f"{args.name}-config"}}],
+        "resources": {
+            "requests": {"cpu": workload.cpu_request, "memory": workload.memory_request},
+            "limits": {"cpu": workload.cpu_limit, "memory": workload.memory_limit},
+        },
+        "startupProbe": _http_probe(PROBE_PATHS["liveness"], STARTUP_PROBE),
+        "livenessProbe": _http_probe(PROBE_PATHS["liveness"], LIVENESS_PROBE),
+        "readinessProbe": _http_probe(PROBE_PATHS["readiness"], READINESS_PROBE),
+        # Keep serving while the load balancer deregisters the pod, then get SIGTERM.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "runAsGroup": RUN_AS_USER,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
+    }
+
+
+def pod_template(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """The pods: the app container, run as the service's account, spread across zones and nodes."""
+    secret_volumes = [
+        {"name": secret, "secret": {"secretName": secret, "defaultMode": SECRET_FILE_MODE}}
+        for secret in secret_names(args)
+    ]
+    spread_selector = {"matchLabels": pod_selector(args)}
+    return {
+        "metadata": {"labels": service_labels(args), **_database_annotation(args)},
+        "spec": {
+            "serviceAccountName": args.name,
+            # IRSA's token is projected by the EKS webhook; the API token is not needed.
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": TERMINATION_GRACE_PERIOD_SECONDS,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS_USER,
+                "runAsGroup": RUN_AS_USER,
+                "fsGroup": RUN_AS_USER,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": SPREAD_MAX_SKEW,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": spread_selector,
+                    "matchLabelKeys": [hash_label(args.plan.rollout.strategy)],
+                },
+                {
+                    "maxSkew": SPREAD_MAX_SKEW,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": spread_selector,
+                    "matchLabelKeys": [hash_label(args.plan.rollout.strategy)],
+                },
+            ],
+            "containers": [app_container(args)],
+            "volumes": [
+                {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": TMP_VOLUME_SIZE}},
+                *secret_volumes,
+            ],
+        },
+    }
+
+
+def _database_annotation(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """The database's host on the pod template: pointing the service at another instance (a
+    restore) rolls the pods through the release strategy, so no connection pool keeps writing
+    to the old one."""
+    if not args.database:
+        return {}
+    return {"annotations": {DATABASE_ANNOTATION: args.database.host}}
+
+
+def _workload_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """What a Deployment and a Rollout share."""
+    return {
+        "replicas": args.plan.workload.replicas_min,
+        "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
+        "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
+        "selector": {"matchLabels": pod_selector(args)},
+        "template": pod_template(args),
+    }
+
+
+def deployment_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """rolling: never a pod removed before its replacement is ready."""
+    return {
+        **_workload_spec(args),
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": f"{args.plan.workload.max_surge_percent}%"},
+        },
+    }
+
+
+def rollout_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """canary and blue-green: an Argo Rollout that aborts when it misses its progress deadline."""
+    return {**_workload_spec(args), "progressDeadlineAbort": True, "strategy": rollout_strategy(args)}
+
+
+def analysis_ref(service: str) -> dict[str, Any]:
+    """The service's AnalysisTemplate, judging the newest pods (their template hash)."""
+    return {
+        "templates": [{"templateName": f"{service}-analysis"}],
+        "args": [{"name": "pod-template-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}],
+    }
+
+
+def rollout_strategy(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """canary: the plan's weights with a pause between each; blue-green: the preview colour
+    analysed before promotion, the new active colour after it."""
+    rollout = args.plan.rollout
+    if rollout.strategy == "canary":
+        steps: list[dict[str, Any]] = []
+        for index, weight in enumerate(rollout.canary_steps):
+            steps.append({"setWeight": weight})
+            if index < len(rollout.canary_steps) - 1:
+                steps.append({"pause": {"duration": f"{rollout.pause_seconds}s"}})
+        return {
+            "canary": {
+                "canaryService": f"{args.name}-canary",
+                "stableService": f"{args.name}-stable",
+                "maxSurge": f"{rollout.max_surge_percent}%",
+                "maxUnavailable": 0,
+                "trafficRouting": {
+                    "alb": {"ingress": args.name, "rootService": args.name, "servicePort": SERVICE_PORT}
+                },
+                # Background analysis from the first weight to full promotion.
+                "analysis": analysis_ref(args.name),
+                "steps": steps,
+            }
+        }
+    return {
+        "blueGreen": {
+            "activeService": args.name,
+            "previewService": f"{args.name}-preview",
+            "autoPromotionEnabled": True,
+            "prePromotionAnalysis": analysis_ref(args.name),
+            "postPromotionAnalysis": analysis_ref(args.name),
+            "scaleDownDelaySeconds": rollout.scale_down_delay_seconds,
+        }
+    }
 
 
 def analysis_queries(service: str, window_seconds: int) -> dict[str, str]:
@@ -756,12 +791,112 @@ def analysis_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
                     "web": {
                         "url": f"http://{args.name}-preview.{args.name}.svc.cluster.local:{SERVICE_PORT}/",
                         "jsonPath": "{$.status}",
-                        "timeoutSeconds": 5,
+                        "timeoutSeconds": PREVIEW_CHECK_TIMEOUT_SECONDS,
                     }
                 },
             }
         )
     return {"args": [{"name": "pod-template-hash"}], "metrics": metrics}
+
+
+def autoscaler_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """Between the plan's replica bounds, on CPU and memory utilisation of the workload."""
+    workload = args.plan.workload
+    target = (
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name}
+        if args.plan.rollout.strategy == "rolling"
+        else {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": args.name}
+    )
+    return {
+        "scaleTargetRef": target,
+        "minReplicas": workload.replicas_min,
+        "maxReplicas": workload.replicas_max,
+        "metrics": [
+            _utilisation("cpu", workload.hpa_cpu_percent),
+            _utilisation("memory", workload.hpa_memory_percent),
+        ],
+    }
+
+
+def disruption_budget_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    return {"minAvailable": args.plan.workload.pdb_min_available, "selector": {"matchLabels": pod_selector(args)}}
+
+
+def default_deny_spec() -> dict[str, Any]:
+    """Every pod of the namespace: nothing in, nothing out, unless another policy allows it."""
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def network_policy_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """What the pods may reach and be reached from, over the default deny."""
+    http = [{"protocol": "TCP", "port": APP_PORT}]
+    ingress = [
+        # The ALB reaches pod IPs from inside the VPC.
+        {"from": [{"ipBlock": {"cidr": cidr}} for cidr in args.ingress_cidrs], "ports": http},
+        {"from": [_namespace_peer(args.monitoring_namespace)], "ports": http},
+    ]
+    if args.plan.rollout.strategy == "blue-green":
+        # Pre-promotion analysis calls the preview colour from the Argo Rollouts controller.
+        ingress.append({"from": [_namespace_peer(args.argo_rollouts_namespace)], "ports": http})
+    egress = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+        },
+        # AWS APIs (STS for IRSA, and whatever the service calls) are only on HTTPS.
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]},
+    ]
+    if args.database:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": cidr}} for cidr in (args.database.cidrs or args.ingress_cidrs)],
+                "ports": [{"protocol": "TCP", "port": args.database.port}],
+            }
+        )
+    if tracing_config(args.plan, args.monitoring_namespace):
+        # Spans go to the OpenTelemetry Collector's OTLP/HTTP receiver (app/service/tracing.py).
+        egress.append(
+            {
+                "to": [
+                    {
+                        **_namespace_peer(args.monitoring_namespace),
+                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": COLLECTOR}},
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": COLLECTOR_OTLP_HTTP_PORT}],
+            }
+        )
+    return {
+        "podSelector": {"matchLabels": pod_selector(args)},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": ingress,
+        "egress": egress,
+    }
+
+
+def service_monitor_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
+    """Every pod scraped through the headless metrics Service; under Argo Rollouts each series
+    carries its pods' template hash, which the analysis queries select on."""
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": {**pod_selector(args), METRICS_SERVICE_LABEL: "true"}},
+        "namespaceSelector": {"matchNames": [args.name]},
+        "endpoints": [
+            {
+                "port": "http",
+                "path": PROBE_PATHS["metrics"],
+                "interval": f"{PROMETHEUS_SCRAPE_INTERVAL_SECONDS}s",
+                "scrapeTimeout": f"{SCRAPE_TIMEOUT_SECONDS}s",
+            }
+        ],
+    }
+    if args.plan.rollout.strategy != "rolling":
+        spec["podTargetLabels"] = [ROLLOUT_HASH_LABEL]
+    return spec
 
 
 def tracing_config(plan: EnvironmentPlan, monitoring_namespace: str) -> dict[str, str]:
@@ -785,12 +920,12 @@ def _secret_reader_policy(secret_arns: Sequence[str], key_arns: Sequence[str], r
     return policy_json(statements)
 
 
-def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
+def _http_probe(path: str, timing: ProbeTiming) -> dict[str, Any]:
     return {
         "httpGet": {"path": path, "port": "http"},
-        "periodSeconds": period,
-        "timeoutSeconds": 2,
-        "failureThreshold": failures,
+        "periodSeconds": timing.period_seconds,
+        "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+        "failureThreshold": timing.failure_threshold,
     }
 
 

@@ -206,6 +206,20 @@ def test_every_rule_has_a_case():
     assert set(CASES) == {rule.name for rule in g.RULES}
 
 
+def test_each_rule_is_registered_once_next_to_its_check():
+    names = [rule.name for rule in (*g.RULES, *g.STACK_RULES)]
+    assert len(names) == len(set(names))
+    # A second rule of an existing name (a policy name) is refused, and the registry is left as it was.
+    before = list(g.RULES)
+    with pytest.raises(ValueError, match="registered twice"):
+        g.guardrail("kms-key-rotation", "security", "Again.", applies_to=(g.KMS_KEY,))(lambda p, ctx: ())
+    with pytest.raises(ValueError, match="registered twice"):
+        g.stack_guardrail("vpc-flow-logs", "security", "Again.")(lambda resources, ctx: ())
+    with pytest.raises(ValueError, match="kind must be 'security' or 'reliability'"):
+        g.guardrail("cost-cap", "cost", "A new kind.", applies_to=g.EVERY_RESOURCE)(lambda p, ctx: ())
+    assert g.RULES == before
+
+
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_compliant_resource_passes(rule):
     resource_type, good, _ = CASES[rule]

@@ -2,8 +2,9 @@
 
 Standard library only, so Copier's Jinja extension, the Pulumi components,
 the generated repo's tests and the reliability documents all read the same
-figures. `tiers.py` says what each SLA changes; `plan.py` derives each
-environment; `slo.py` holds the error budgets and burn-rate alerts.
+figures. `tiers.py` says what each SLA changes; `environments.py` what each
+environment changes from production; `plan.py` derives each environment's
+plan; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
 # Feasibility, cost, risks and incident policy of a plan (the reliability documents read these);

@@ -1,9 +1,9 @@
 """Answers in, a typed plan for every environment out.
 
-Production takes its tier as it is (`tiers.py`); staging keeps production's
-shape at a smaller size; dev trades resilience for cost. Every way an
-environment is weaker than production is named in its `relaxations`, which
-the guardrails accept and nothing else.
+Production takes its tier as it is (`tiers.py`); what staging and dev change
+from it is one table, `environments.py`. Every way an environment is weaker
+than production is named in its `relaxations`, which the guardrails accept
+and nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from .answers import AWS_REGION_AZS, Answers
+from .environments import ENVIRONMENT_PROFILES, TimesMin, or_tier, relaxations
 from .slo import Objective, availability_objective, latency_buckets_seconds, latency_objective
 from .tiers import Tier, tier_for
 
@@ -55,9 +56,7 @@ MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_CIDRS = {"dev": "10.10.0.0/16", "staging": "10.20.0.0/16", "prod": "10.30.0.0/16"}
 DR_CIDR = "10.130.0.0/16"  # the DR region's VPC; distinct from every environment so they can peer
-_LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 
 @dataclass(frozen=True)
@@ -290,39 +289,22 @@ class ServicePlan:
         return self.answers.needs_network
 
 
-def _relaxations(env: str, tier: Tier, answers: Answers) -> tuple[str, ...]:
-    if env == "prod":
-        return ()
-    named = []
-    # A Lambda service without a database has no network, so nothing network-shaped to relax.
-    if tier.nat_per_az and answers.needs_network:
-        named.append("single-nat-gateway")
-    if env == "dev":
-        named += ["fewer-availability-zones"] if answers.needs_network else []
-        named += ["single-replica", "short-log-retention"]
-        if answers.database == "postgres":
-            named += ["single-az-database", "short-backup-retention", "no-deletion-protection", "no-final-snapshot"]
-    if tier.cross_region_replica and answers.database == "postgres":
-        named.append("no-cross-region-replica")
-    return tuple(named)
-
-
 def _network(env: str, tier: Tier) -> NetworkPlan:
+    profile = ENVIRONMENT_PROFILES[env]
     return NetworkPlan(
-        cidr=_CIDRS[env],
-        az_count=2 if env == "dev" else tier.az_count,
-        nat_gateways="per-az" if env == "prod" and tier.nat_per_az else "single",
-        flow_log_retention_days=_LOG_RETENTION_DAYS[env],
+        cidr=profile.cidr,
+        az_count=or_tier(profile.az_count, tier.az_count),
+        nat_gateways="per-az" if or_tier(profile.nat_per_az, tier.nat_per_az) else "single",
+        flow_log_retention_days=profile.log_retention_days,
     )
 
 
 def _workload(env: str, tier: Tier) -> WorkloadPlan:
-    if env == "dev":
-        replicas_min, replicas_max = 1, 3
-    elif env == "staging":
-        replicas_min, replicas_max = tier.replicas_min, tier.replicas_min * 2
-    else:
-        replicas_min, replicas_max = tier.replicas_min, tier.replicas_max
+    profile = ENVIRONMENT_PROFILES[env]
+    replicas_min = or_tier(profile.replicas_min, tier.replicas_min)
+    replicas_max = or_tier(profile.replicas_max, tier.replicas_max)
+    if isinstance(replicas_max, TimesMin):
+        replicas_max = replicas_min * replicas_max.factor
     return WorkloadPlan(
         replicas_min=replicas_min,
         replicas_max=replicas_max,
@@ -340,33 +322,35 @@ def _workload(env: str, tier: Tier) -> WorkloadPlan:
 def _cluster(env: str, network: NetworkPlan, workload: WorkloadPlan) -> ClusterPlan:
     # At least one node per AZ so topology spread can place a replica in each.
     node_min = network.az_count
+    profile = ENVIRONMENT_PROFILES[env]
     return ClusterPlan(
         kubernetes_version=KUBERNETES_VERSION,
-        node_instance_types=("t3.large",) if env == "dev" else ("m7i.large",),
+        node_instance_types=profile.node_instance_types,
         node_min=node_min,
         node_desired=max(node_min, workload.replicas_min),
         node_max=max(node_min * 2, workload.replicas_max),
-        node_disk_gb=20 if env == "dev" else 50,
-        deletion_protection=env == "prod",
+        node_disk_gb=profile.node_disk_gb,
+        deletion_protection=profile.cluster_deletion_protection,
     )
 
 
 def _database(env: str, tier: Tier, answers: Answers) -> DatabasePlan:
-    prod = env == "prod"
+    profile = ENVIRONMENT_PROFILES[env]
+    replica = or_tier(profile.cross_region_replica, tier.cross_region_replica)
     return DatabasePlan(
         engine_version=POSTGRES_ENGINE_VERSION,
-        instance_class={"dev": "db.t4g.micro", "staging": "db.t4g.medium"}.get(env, tier.db_instance_class),
-        allocated_storage_gb={"dev": 20, "staging": 50}.get(env, 100),
-        max_allocated_storage_gb={"dev": 50, "staging": 200}.get(env, 1000),
-        multi_az=tier.db_multi_az and env != "dev",
-        backup_retention_days={"dev": 1, "staging": 7}.get(env, tier.backup_retention_days),
+        instance_class=or_tier(profile.db_instance_class, tier.db_instance_class),
+        allocated_storage_gb=profile.db_allocated_storage_gb,
+        max_allocated_storage_gb=profile.db_max_allocated_storage_gb,
+        multi_az=or_tier(profile.db_multi_az, tier.db_multi_az),
+        backup_retention_days=or_tier(profile.db_backup_retention_days, tier.backup_retention_days),
         point_in_time_recovery=True,
-        deletion_protection=env != "dev",
-        final_snapshot=env != "dev",
+        deletion_protection=profile.db_deletion_protection,
+        final_snapshot=profile.db_final_snapshot,
         performance_insights_retention_days=7,
-        monitoring_interval_seconds=60 if env == "dev" else 15,
-        replica_region=answers.failover_region if prod and tier.cross_region_replica else "",
-        replica_multi_az=prod and tier.cross_region_replica and tier.replica_multi_az,
+        monitoring_interval_seconds=profile.db_monitoring_interval_seconds,
+        replica_region=answers.failover_region if replica else "",
+        replica_multi_az=replica and tier.replica_multi_az,
     )
 
 
@@ -385,13 +369,13 @@ def replica_network(env: EnvironmentPlan) -> NetworkPlan | None:
 
 
 def _function(env: str, tier: Tier) -> FunctionPlan:
-    prod = env == "prod"
-    reserved = {"dev": 10, "staging": 50}.get(env, tier.lambda_reserved_concurrency)
+    profile = ENVIRONMENT_PROFILES[env]
+    reserved = or_tier(profile.function_reserved_concurrency, tier.lambda_reserved_concurrency)
     return FunctionPlan(
-        memory_mb=512 if env == "dev" else 1024,
+        memory_mb=profile.function_memory_mb,
         timeout_seconds=15,
         reserved_concurrency=reserved,
-        provisioned_concurrency=tier.lambda_provisioned_concurrency if prod else 0,
+        provisioned_concurrency=or_tier(profile.function_provisioned_concurrency, tier.lambda_provisioned_concurrency),
         api_throttle_rate=reserved * 10,
         api_throttle_burst=reserved * 20,
     )
@@ -431,18 +415,18 @@ def _rollout(tier: Tier, answers: Answers, availability: Objective) -> RolloutPl
 
 
 def _monitoring(env: str, tier: Tier, answers: Answers) -> MonitoringPlan:
-    prod = env == "prod"
-    prometheus_retention_days = tier.prometheus_retention_days if prod else 7
+    profile = ENVIRONMENT_PROFILES[env]
+    prometheus_retention_days = or_tier(profile.prometheus_retention_days, tier.prometheus_retention_days)
     return MonitoringPlan(
         level=answers.monitoring_level,
         components=MONITORING_COMPONENTS[answers.monitoring_level],
-        prometheus_replicas=tier.prometheus_replicas if prod else 1,
-        alertmanager_replicas=tier.alertmanager_replicas if prod else 1,
+        prometheus_replicas=or_tier(profile.prometheus_replicas, tier.prometheus_replicas),
+        alertmanager_replicas=or_tier(profile.alertmanager_replicas, tier.alertmanager_replicas),
         prometheus_retention_days=prometheus_retention_days,
-        log_retention_days=_LOG_RETENTION_DAYS[env],
-        pages=prod,
+        log_retention_days=profile.log_retention_days,
+        pages=profile.pages,
         prometheus_storage_gb=_volume_gb(prometheus_retention_days, PROMETHEUS_GB_PER_DAY),
-        loki_storage_gb=_volume_gb(_LOG_RETENTION_DAYS[env], LOKI_GB_PER_DAY),
+        loki_storage_gb=_volume_gb(profile.log_retention_days, LOKI_GB_PER_DAY),
     )
 
 
@@ -475,14 +459,14 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         recovery=RecoveryPlan(
             rto_minutes=tier.rto_minutes,
             rpo_minutes=tier.rpo_minutes,
-            multi_region=tier.cross_region_replica and env == "prod",
+            multi_region=or_tier(ENVIRONMENT_PROFILES[env].cross_region_replica, tier.cross_region_replica),
             dr_region=answers.failover_region,
         ),
         rollout=_rollout(tier, answers, availability),
         monitoring=_monitoring(env, tier, answers),
-        log_retention_days=_LOG_RETENTION_DAYS[env],
+        log_retention_days=ENVIRONMENT_PROFILES[env].log_retention_days,
         tags=_tags(env, answers),
-        relaxations=_relaxations(env, tier, answers),
+        relaxations=relaxations(env, tier, answers),
         cluster=_cluster(env, network, workload) if eks else None,
         database=_database(env, tier, answers) if answers.database == "postgres" else None,
         function=None if eks else _function(env, tier),
