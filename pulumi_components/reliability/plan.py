@@ -238,6 +238,7 @@ class RecoveryPlan:
     rpo_minutes: int
     multi_region: bool
     dr_region: str
+    failover: str = "none"  # availability.FAILOVER_ORDER: how a regional failover happens
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,24 @@ def _volume_gb(days: int, gb_per_day: float) -> int:
     return max(10, math.ceil(days * gb_per_day * 1.3))
 
 
+# Outside production nobody is paged: a restore is done in working hours, staging's the same day,
+# dev's by the next one. Point-in-time restore bounds the data lost everywhere.
+_NON_PROD_RTO_MINUTES = {"dev": 24 * 60, "staging": 4 * 60}
+PITR_RPO_MINUTES = 5
+
+
+def _recovery(env: str, tier: Tier, answers: Answers) -> RecoveryPlan:
+    if env != "prod":
+        return RecoveryPlan(_NON_PROD_RTO_MINUTES[env], PITR_RPO_MINUTES, False, answers.failover_region)
+    return RecoveryPlan(
+        rto_minutes=tier.rto_minutes,
+        rpo_minutes=tier.rpo_minutes,
+        multi_region=tier.cross_region_replica,
+        dr_region=answers.failover_region,
+        failover=tier.failover,
+    )
+
+
 def _tags(env: str, answers: Answers) -> dict[str, str]:
     tags = {
         "service": answers.service_slug,
@@ -472,12 +491,7 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         tier=tier.name,
         network=network,
         workload=workload,
-        recovery=RecoveryPlan(
-            rto_minutes=tier.rto_minutes,
-            rpo_minutes=tier.rpo_minutes,
-            multi_region=tier.cross_region_replica and env == "prod",
-            dr_region=answers.failover_region,
-        ),
+        recovery=_recovery(env, tier, answers),
         rollout=_rollout(tier, answers, availability),
         monitoring=_monitoring(env, tier, answers),
         log_retention_days=_LOG_RETENTION_DAYS[env],
