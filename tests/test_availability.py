@@ -181,7 +181,9 @@ def test_more_redundancy_never_lowers_availability(service, region, incidents):
 def test_a_more_redundant_request_path_never_lowers_the_estimate(service):
     # Multi-AZ database instead of Single-AZ, or no database on the path at all, in every failover kind.
     path = request_path(service)
-    stronger = tuple(dataclasses.replace(c, sla_key="rds-multi-az") if c.sla_key == "rds-single-az" else c for c in path)
+    stronger = tuple(
+        dataclasses.replace(c, sla_key="rds-multi-az") if c.sla_key == "rds-single-az" else c for c in path
+    )
     without_db = tuple(c for c in path if c.role != "database")
     for key in FAILOVER_ORDER:
         kind = failover_kind(service, key)

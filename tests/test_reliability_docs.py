@@ -26,8 +26,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from pulumi_components.reliability import ALL_ALERT_NAMES, Answers, alert_names, plan_service
 from pulumi_components.reliability.availability import feasibility
-from pulumi_components.reliability.recovery import recovery_objectives
 from pulumi_components.reliability.cost import estimate_cost
+from pulumi_components.reliability.recovery import recovery_objectives
 
 PLATFORMS = ("aws-eks", "aws-lambda")
 STRATEGIES = ("rolling", "canary", "blue-green")

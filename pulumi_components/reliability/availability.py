@@ -29,6 +29,7 @@ from .plan import EnvironmentPlan, ServicePlan
 from .slo import SLO_PERIOD_DAYS, SLO_PERIOD_MINUTES
 from .tiers import TIERS
 
+
 @dataclass(frozen=True)
 class PublishedSla:
     service: str
@@ -70,7 +71,6 @@ PUBLISHED_SLAS: dict[str, PublishedSla] = {
 }
 
 
-
 # ---- Regional incidents and failover ------------------------------------------------------------
 
 # AWS publishes a post-event summary for each event with broad regional impact. us-east-1 alone
@@ -78,10 +78,14 @@ PUBLISHED_SLAS: dict[str, PublishedSla] = {
 # 2025-10-20 DynamoDB DNS), so one a year, lasting six hours, is the assumption: cautious for most
 # regions. A team replaces it with its own region's history.
 PES_SOURCE = "https://aws.amazon.com/premiumsupport/technology/pes/"
-ROUTE53_HEALTH_SOURCE = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html"
+ROUTE53_HEALTH_SOURCE = (
+    "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html"
+)
 REPLICA_PROMOTION_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Promote.html"
 EKS_CREATE_SOURCE = "https://docs.aws.amazon.com/eks/latest/userguide/create-cluster.html"
-ALIAS_TTL_SOURCE = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html"
+ALIAS_TTL_SOURCE = (
+    "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html"
+)
 ASSUMED = "assumption, until the DR rehearsal measures it"
 
 
@@ -176,10 +180,22 @@ def failover_kind(plan: ServicePlan, key: str) -> FailoverKind:
         "detection (Route 53 health check)", 1.5, True, f"3 failed checks 30 s apart ({ROUTE53_HEALTH_SOURCE})", 1.5
     )
     dns = FailoverStep(
-        "DNS (clients follow the record)", 1.0, True, f"alias records to AWS targets answer with a 60 s TTL ({ALIAS_TTL_SOURCE})", 1.0
+        "DNS (clients follow the record)",
+        1.0,
+        True,
+        f"alias records to AWS targets answer with a 60 s TTL ({ALIAS_TTL_SOURCE})",
+        1.0,
     )
     promotion = (
-        (FailoverStep("replica promotion", 10.0, True, f"'several minutes' per AWS ({REPLICA_PROMOTION_SOURCE}); {ASSUMED}", 10.0),)
+        (
+            FailoverStep(
+                "replica promotion",
+                10.0,
+                True,
+                f"'several minutes' per AWS ({REPLICA_PROMOTION_SOURCE}); {ASSUMED}",
+                10.0,
+            ),
+        )
         if database
         else ()
     )
@@ -233,15 +249,18 @@ def failover_kind(plan: ServicePlan, key: str) -> FailoverKind:
                 "decision",
                 15.0,
                 False,
-                "the incident commander confirms a regional event (AWS Health, other services) and decides; "
-                + ASSUMED,
+                "the incident commander confirms a regional event (AWS Health, other services) and decides; " + ASSUMED,
             ),
             *promotion,
             FailoverStep(
                 "provisioning (pulumi up of the DR stack)",
                 35.0 if eks else 5.0,
                 True,
-                (f"cluster, node group, add-ons, load balancer ({EKS_CREATE_SOURCE})" if eks else "function, API, domain")
+                (
+                    f"cluster, node group, add-ons, load balancer ({EKS_CREATE_SOURCE})"
+                    if eks
+                    else "function, API, domain"
+                )
                 + f"; {ASSUMED}",
                 35.0 if eks else 5.0,
             ),
@@ -261,12 +280,13 @@ def downtime_minutes(region_fraction: float, kind: FailoverKind, incidents: Regi
         return single
     regional = min(single, incidents.minutes_per_period)
     component = single - regional
-    per_incident = min(incidents.duration_minutes, kind.minutes)
+    # Failover ends each incident after its own minutes: the regional share shrinks by that ratio.
+    shortened = regional * min(incidents.duration_minutes, kind.minutes) / incidents.duration_minutes
     if kind.serves_in_parallel:
         # Each region's component failures overlap with the other's at random; a regional incident
         # fails the half of the traffic the failing region answered until DNS drops it.
-        return component * component / SLO_PERIOD_MINUTES + incidents.per_period * per_incident / 2
-    return component + incidents.per_period * per_incident
+        return component * component / SLO_PERIOD_MINUTES + shortened / 2
+    return component + shortened
 
 
 # ---- The request path ---------------------------------------------------------------------------
@@ -458,7 +478,11 @@ def _stronger_failovers(plan: ServicePlan, path: tuple[PathComponent, ...], buil
         else:
             what = (
                 f"active-active serving in {plan.answers.aws_region} and {dr} (needs "
-                + ("a database that accepts writes in both regions, which RDS PostgreSQL does not, and " if plan.prod.database else "")
+                + (
+                    "a database that accepts writes in both regions, which RDS PostgreSQL does not, and "
+                    if plan.prod.database
+                    else ""
+                )
                 + "latency or weighted records, which this template does not build)"
             )
         options.append(f"{what} would give {percent_display(percent)}%")

@@ -26,7 +26,9 @@ PRICE_TABLE_MAX_AGE_DAYS = 365
 PRICE_LINE_MAX_AGE_DAYS = 730
 PRICE_SOURCE = "AWS on-demand list prices for us-east-1, USD; each line names its pricing page and date"
 
-_UNVERIFIED = "not verified offline (no stored copy of the page holds the figure); value as read from the page on 2025-06-01"
+_UNVERIFIED = (
+    "not verified offline (no stored copy of the page holds the figure); value as read from the page on 2025-06-01"
+)
 # Graviton instance rates differ between RDS engines; these were never compared with the PostgreSQL page offline.
 _RDS_UNVERIFIED = (
     "not verified offline for PostgreSQL: MySQL's Graviton rates differ and no stored copy of the PostgreSQL "
@@ -60,9 +62,10 @@ PRICES: dict[str, Price] = {
         0.005,
         "address-hour",
         "vpc/pricing",
-        "2024-02-01",
-        "the charge for every public IPv4 address since 2024-02-01, corroborated by "
-        "https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/",
+        "2025-05-12",
+        "charged for every public IPv4 address since 2024-02-01 "
+        "(https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/); "
+        "corroborated by https://taourl.com/read-2607549.html (2025-05-12)",
     ),
     "data-transfer-out-gb": _p(0.09, "GB to the internet", "ec2/pricing/on-demand", "2025-06-01", _UNVERIFIED),
     # RDS for PostgreSQL (not MySQL, whose Graviton rates differ), Single-AZ; Multi-AZ bills two instances.
@@ -91,7 +94,9 @@ PRICES: dict[str, Price] = {
         "2026-06-01",
         "corroborated by https://www.usage.ai/blogs/aws/reserved-instances/rds/pricing-calculator/",
     ),
-    "rds-cross-region-gb": _p(0.02, "GB replicated to another region", "rds/postgresql/pricing", "2025-06-01", _UNVERIFIED),
+    "rds-cross-region-gb": _p(
+        0.02, "GB replicated to another region", "rds/postgresql/pricing", "2025-06-01", _UNVERIFIED
+    ),
     # The function is arm64 (serverless_function.py): Arm rates, 20% below x86.
     "lambda-million-requests": _p(0.20, "million requests", "lambda/pricing", "2025-06-01", _UNVERIFIED),
     "lambda-arm-gb-second": _p(
@@ -104,7 +109,9 @@ PRICES: dict[str, Price] = {
     "lambda-arm-provisioned-gb-second": _p(
         0.0000033334, "GB-second provisioned (Arm)", "lambda/pricing", "2025-06-01", _UNVERIFIED
     ),
-    "http-api-million-requests": _p(1.00, "million requests (first 300 M)", "api-gateway/pricing", "2025-06-01", _UNVERIFIED),
+    "http-api-million-requests": _p(
+        1.00, "million requests (first 300 M)", "api-gateway/pricing", "2025-06-01", _UNVERIFIED
+    ),
     "kms-key-month": _p(
         1.00,
         "customer managed key-month",
@@ -119,10 +126,18 @@ PRICES: dict[str, Price] = {
         "2026-01-01",
         "corroborated by https://hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms",
     ),
-    "cloudwatch-alarm-month": _p(0.10, "standard-resolution alarm-month", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED),
-    "cloudwatch-composite-alarm-month": _p(0.50, "composite alarm-month", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED),
-    "cloudwatch-dashboard-month": _p(3.00, "dashboard-month (beyond three free)", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED),
-    "cloudwatch-logs-ingest-gb": _p(0.50, "GB ingested (standard class)", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED),
+    "cloudwatch-alarm-month": _p(
+        0.10, "standard-resolution alarm-month", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED
+    ),
+    "cloudwatch-composite-alarm-month": _p(
+        0.50, "composite alarm-month", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED
+    ),
+    "cloudwatch-dashboard-month": _p(
+        3.00, "dashboard-month (beyond three free)", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED
+    ),
+    "cloudwatch-logs-ingest-gb": _p(
+        0.50, "GB ingested (standard class)", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED
+    ),
     "cloudwatch-logs-store-gb-month": _p(0.03, "GB-month archived", "cloudwatch/pricing", "2025-06-01", _UNVERIFIED),
     "route53-health-check-month": _p(
         0.50,
@@ -286,9 +301,7 @@ def _hourly(item: str, count: int, key: str, region: str, what: str) -> CostLine
 
 def _monthly(item: str, count: float, key: str, region: str, what: str) -> CostLine:
     """A line priced per unit-month (keys, secrets, alarms, GB stored)."""
-    return CostLine(
-        item, f"{count:g} {what} x ${_price(key, region):.4f}", round(count * _price(key, region), 2), key
-    )
+    return CostLine(item, f"{count:g} {what} x ${_price(key, region):.4f}", round(count * _price(key, region), 2), key)
 
 
 def _usage(item: str, low: float, high: float, key: str, region: str, unit: str, per: float = 1.0) -> CostLine:
@@ -477,9 +490,15 @@ def _observability_lines(plan: ServicePlan, env: EnvironmentPlan, region: str, t
     lines = [_monthly("KMS customer managed keys", kms_key_count(plan, env), "kms-key-month", region, "keys")]
     if env.function is not None:
         alarms, composites = ALARMS_UPPER_BOUND["aws-lambda"]
-        lines.append(_monthly("CloudWatch alarms (SLO and deployment)", alarms, "cloudwatch-alarm-month", region, "alarms, at most"))
         lines.append(
-            _monthly("CloudWatch composite alarms", composites, "cloudwatch-composite-alarm-month", region, "alarms, at most")
+            _monthly(
+                "CloudWatch alarms (SLO and deployment)", alarms, "cloudwatch-alarm-month", region, "alarms, at most"
+            )
+        )
+        lines.append(
+            _monthly(
+                "CloudWatch composite alarms", composites, "cloudwatch-composite-alarm-month", region, "alarms, at most"
+            )
         )
         lines.append(_monthly("CloudWatch dashboard", 1, "cloudwatch-dashboard-month", region, "dashboard"))
     low_gb = traffic.base_log_gb + _gb(traffic.low_requests, traffic.log_kb)

@@ -78,7 +78,9 @@ def _region_loss(plan: ServicePlan, env: EnvironmentPlan) -> RecoveryObjective:
     db = env.database
     return RecoveryObjective(
         "region loss",
-        f"the replica's lag at the time: the target is under {env.recovery.rpo_minutes} min" if db else "none (no state)",
+        f"the replica's lag at the time: the target is under {env.recovery.rpo_minutes} min"
+        if db
+        else "none (no state)",
         f"about {kind.minutes:g} min (estimate)",
         kind.how,
         REPLICA_LAG_SOURCE if db else "",
