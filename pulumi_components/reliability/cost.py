@@ -217,7 +217,9 @@ ALARMS_UPPER_BOUND = {"aws-lambda": (20, 4), "aws-eks": (0, 0)}  # (metric alarm
 ALB_NEW_CONNECTIONS_PER_LCU = 25  # per second; one of the LCU dimensions (elasticloadbalancing/pricing)
 NOT_ESTIMATED = (
     "backup storage beyond the database's size, snapshots kept after deletion, S3 storage of the access "
-    "logs, Performance Insights beyond its free 7 days, support plans, taxes"
+    "logs, Performance Insights beyond its free 7 days, Route 53 records and queries (records carry no "
+    "charge and alias queries to AWS targets are free, https://aws.amazon.com/route53/pricing/; the hosted "
+    "zone is the team's own), support plans, taxes"
 )
 
 
