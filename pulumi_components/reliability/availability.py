@@ -113,8 +113,8 @@ class RegionalIncidents:
 REGIONAL_INCIDENTS = RegionalIncidents(
     per_year=1.0,
     duration_minutes=360.0,
-    basis="one regional incident a year lasting six hours: AWS's post-event summaries list several "
-    "multi-hour regional events in us-east-1 alone (2020-11-25, 2021-12-07, 2023-06-13, 2025-10-20)",
+    basis="AWS's post-event summaries list several multi-hour regional events in us-east-1 alone "
+    "(2020-11-25, 2021-12-07, 2023-06-13, 2025-10-20); replace with your region's history",
     source=PES_SOURCE,
 )
 

@@ -18,7 +18,7 @@ MULTI_AZ_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concep
 PITR_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html"
 REPLICA_LAG_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html"
 MULTI_AZ_FAILOVER_MINUTES = 2  # "typically 60-120 seconds" (MULTI_AZ_SOURCE)
-RESTORE_TEST = "the weekly restore test (.github/workflows/restore-test.yml) fails a restore slower than the RTO"
+RESTORE_TEST = "the weekly restore test (.github/workflows/restore-test.yml), which fails a restore slower than the RTO"
 
 
 @dataclass(frozen=True)
