@@ -146,6 +146,7 @@ class GroundworkExtension(Extension):
             feasibility_warning=feasibility_warning,
             cost_estimate=_of_plan("cost", "estimate_cost"),
             reliability_risks=_of_plan("risks", "assess_risks"),
+            recovery_objectives=_of_plan("recovery", "recovery_objectives"),
             incident_policy=incident_policy,
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md.
             alert_catalogue=_of_plan("alerts", "alert_catalogue"),

@@ -7,12 +7,16 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import yaml
 from conftest import render
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
+from pulumi_components.deployability.failover import supported_failover
 from pulumi_components.guardrails import Context, check_resources
-from pulumi_components.reliability import from_config
+from pulumi_components.reliability import Answers, from_config, plan_service
 from pulumi_components.reliability.answers import DEPLOYMENT_STRATEGIES, MONITORING_LEVELS, SLA_CHOICES
+from pulumi_components.reliability.availability import FAILOVER_ORDER, feasibility
+from pulumi_components.reliability.cost import environment_cost, kms_key_count
 from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 # What the deploy workflow passes: the image it pushed to the environment's registry, by digest.
@@ -53,6 +57,7 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(
     )
     stacks = sorted(p.name.split(".")[1] for p in repo.glob("Pulumi.*.yaml"))
     assert stacks == ["dev", "prod", "staging"]
+    service = plan_service(Answers.from_mapping(yaml.safe_load((repo / ".copier-answers.yml").read_text())))
     views = {}
     for stack in stacks:
         config = stack_config(repo / f"Pulumi.{stack}.yaml") | {"svc:image": RELEASE_IMAGE}
@@ -72,5 +77,17 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(
         assert bool(run.of_type("aws:eks/cluster:Cluster")) is (platform == "aws-eks")
         assert bool(run.of_type("aws:lambda/function:Function")) is (platform == "aws-lambda")
         assert bool(run.of_type("aws:ec2/vpc:Vpc")) is (platform == "aws-eks" or database == "postgres")
+        # The availability figure counts no failover stronger than what the stack contains...
+        supported = supported_failover(views[stack], plan.database is not None)
+        assert FAILOVER_ORDER.index(plan.recovery.failover) <= FAILOVER_ORDER.index(supported)
+        if stack == "prod":
+            figures = {a.kind.key: a.percent for a in feasibility(service).alternatives}
+            assert feasibility(service).composite_percent <= figures[supported] + 1e-9
+        # ...and the cost estimate prices what it creates: keys, NAT gateways and their addresses.
+        env_cost = {line.item: line for line in environment_cost(service, service.environments[stack]).lines}
+        assert kms_key_count(service, service.environments[stack]) == len(run.of_type("aws:kms/key:Key"))
+        nat_lines = [line for item, line in env_cost.items() if item.startswith("NAT gateway")]
+        priced_nats = sum(int(line.quantity.split(" x ")[0]) for line in nat_lines)
+        assert priced_nats == len(run.of_type("aws:ec2/natGateway:NatGateway")) == len(run.of_type("aws:ec2/eip:Eip"))
     findings = check_repository(RepositoryView(repo, views))
     assert not findings, "the repository would not deploy:\n" + "\n".join(map(str, findings))

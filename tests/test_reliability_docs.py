@@ -27,6 +27,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pulumi_components.reliability import ALL_ALERT_NAMES, Answers, alert_names, plan_service
 from pulumi_components.reliability.availability import feasibility
 from pulumi_components.reliability.cost import estimate_cost
+from pulumi_components.reliability.recovery import recovery_objectives
 
 PLATFORMS = ("aws-eks", "aws-lambda")
 STRATEGIES = ("rolling", "canary", "blue-green")
@@ -174,7 +175,10 @@ def test_dr_plan_reads_backups_and_objectives_from_the_plan():
     plan = plan_for(sla=99.99)
     text = render_docs(sla=99.99)["disaster-recovery.md"]
     prod = plan.prod
-    assert f"| RTO (time to restore service) | {prod.recovery.rto_minutes} min |" in text.replace(" | ", " | ")
+    # each environment states its own objective: dev and staging restore in working hours, not in production's RTO
+    rtos = [f"{env.recovery.rto_minutes} min" for env in plan.environments.values()]
+    assert f"| RTO (time to restore service) | {' | '.join(rtos)} |" in text
+    assert rtos[0] != rtos[-1]
     assert f"any second of the last {prod.database.backup_retention_days} days" in text
     assert f"promote-read-replica --region {prod.recovery.dr_region}" in text
     assert f"--rto-minutes {prod.recovery.rto_minutes}" in text
@@ -223,9 +227,12 @@ def test_the_report_in_a_generated_repo_is_the_model_s(repos):
         plan = plan_for(**answers)
         assert f"**{feasibility(plan).composite_display}%**" in text
         for env in estimate_cost(plan).environments:
-            assert f"| {env.name} | {env.total_usd:,.2f} |" in text
+            assert f"| {env.total_usd:,.2f} | {env.high_usd:,.2f} |" in text
             for line in env.lines:
-                assert f"| {line.item} | {line.quantity} | {line.monthly_usd:,.2f} |" in text
+                assert f"| {line.item} | {line.quantity} | {line.monthly_usd:,.2f} | {line.high:,.2f} |" in text
+                assert f"| `{line.price_key}` | {line.price.usd} |" in text  # every line's price has its source row
+        for objective in recovery_objectives(plan):
+            assert f"| {objective.failure} | {objective.rpo} | {objective.rto} |" in text
 
 
 def copier_copy(dst: Path, *data: str) -> subprocess.CompletedProcess[str]:
@@ -240,7 +247,9 @@ def test_copy_warns_when_the_sla_is_not_reachable(tmp_path):
     assert result.returncode == 0, result.stderr
     reason = feasibility(plan_for(platform="aws-lambda")).reason
     assert f"WARNING: {reason}" in result.stderr
-    assert "99.9 needs a second region: failover to us-west-2" in result.stderr
+    # no failover is built at 99.9; only serving from both regions would reach it, and the copy says what that needs
+    assert "active-active serving in us-east-1 and us-west-2" in result.stderr
+    assert "keeping the database off the synchronous request path" in result.stderr
 
 
 def test_copy_does_not_warn_when_the_sla_is_reachable(tmp_path):

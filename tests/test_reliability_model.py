@@ -23,6 +23,7 @@ from pulumi_components.reliability import (
     to_config,
 )
 from pulumi_components.reliability.answers import SLA_CHOICES, slugify
+from pulumi_components.reliability.availability import FAILOVER_ORDER
 from pulumi_components.reliability.slo import availability_objective, duration_seconds, latency_buckets_seconds
 
 
@@ -222,7 +223,7 @@ def test_stack_config_errors_name_the_key():
 # Settings where a smaller number is the stronger one; every other number must not decrease.
 SMALLER_IS_STRONGER = {"rto_minutes", "rpo_minutes", "max_error_ratio", "monitoring_interval_seconds"}
 # Text settings that have an order of strength, weakest first.
-ORDERED_TEXT = {"nat_gateways": ("single", "per-az")}
+ORDERED_TEXT = {"nat_gateways": ("single", "per-az"), "failover": FAILOVER_ORDER}
 # Cost or shape choices rather than strength (instance sizes, address plans, step layouts).
 NEUTRAL = {
     "name",

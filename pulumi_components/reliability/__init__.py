@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     incident,
     prometheus_rules,
     promtool_tests,
+    recovery,
     risks,
 )
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names

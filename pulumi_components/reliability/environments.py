@@ -20,6 +20,7 @@ from .tiers import Tier
 
 T = TypeVar("T")
 TIER = None  # the field keeps the tier's value (tiers.py), as production does
+PITR_RPO_MINUTES = 5  # RDS point-in-time restore: latest restorable time, typically within 5 minutes
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class EnvironmentProfile:
     db_final_snapshot: bool
     db_monitoring_interval_seconds: int
     cross_region_replica: bool | None  # the DR region's read replica, and with it multi-region recovery
+    # Recovery: outside production nobody is paged, so a restore is done in working hours (staging's
+    # the same day, dev's by the next one); point-in-time restore bounds the data lost everywhere.
+    rto_minutes: int | None
+    rpo_minutes: int | None
     # Function (Lambda)
     function_memory_mb: int
     function_reserved_concurrency: int | None
@@ -89,6 +94,8 @@ ENVIRONMENT_PROFILES: dict[str, EnvironmentProfile] = {
         db_final_snapshot=True,
         db_monitoring_interval_seconds=15,
         cross_region_replica=TIER,
+        rto_minutes=TIER,
+        rpo_minutes=TIER,
         function_memory_mb=1024,
         function_reserved_concurrency=TIER,
         function_provisioned_concurrency=TIER,
@@ -118,6 +125,8 @@ ENVIRONMENT_PROFILES: dict[str, EnvironmentProfile] = {
         db_final_snapshot=True,
         db_monitoring_interval_seconds=15,
         cross_region_replica=False,
+        rto_minutes=4 * 60,
+        rpo_minutes=PITR_RPO_MINUTES,
         function_memory_mb=1024,
         function_reserved_concurrency=50,
         function_provisioned_concurrency=0,
@@ -148,6 +157,8 @@ ENVIRONMENT_PROFILES: dict[str, EnvironmentProfile] = {
         db_final_snapshot=False,
         db_monitoring_interval_seconds=60,
         cross_region_replica=False,
+        rto_minutes=24 * 60,
+        rpo_minutes=PITR_RPO_MINUTES,
         function_memory_mb=512,
         function_reserved_concurrency=10,
         function_provisioned_concurrency=0,

@@ -237,6 +237,7 @@ class RecoveryPlan:
     rpo_minutes: int
     multi_region: bool
     dr_region: str
+    failover: str = "none"  # availability.FAILOVER_ORDER: how a regional failover happens
 
 
 @dataclass(frozen=True)
@@ -435,6 +436,18 @@ def _volume_gb(days: int, gb_per_day: float) -> int:
     return max(10, math.ceil(days * gb_per_day * 1.3))
 
 
+def _recovery(env: str, tier: Tier, answers: Answers) -> RecoveryPlan:
+    profile = ENVIRONMENT_PROFILES[env]
+    multi_region = or_tier(profile.cross_region_replica, tier.cross_region_replica)
+    return RecoveryPlan(
+        rto_minutes=or_tier(profile.rto_minutes, tier.rto_minutes),
+        rpo_minutes=or_tier(profile.rpo_minutes, tier.rpo_minutes),
+        multi_region=multi_region,
+        dr_region=answers.failover_region,
+        failover=tier.failover if multi_region else "none",
+    )
+
+
 def _tags(env: str, answers: Answers) -> dict[str, str]:
     tags = {
         "service": answers.service_slug,
@@ -456,12 +469,7 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         tier=tier.name,
         network=network,
         workload=workload,
-        recovery=RecoveryPlan(
-            rto_minutes=tier.rto_minutes,
-            rpo_minutes=tier.rpo_minutes,
-            multi_region=or_tier(ENVIRONMENT_PROFILES[env].cross_region_replica, tier.cross_region_replica),
-            dr_region=answers.failover_region,
-        ),
+        recovery=_recovery(env, tier, answers),
         rollout=_rollout(tier, answers, availability),
         monitoring=_monitoring(env, tier, answers),
         log_retention_days=ENVIRONMENT_PROFILES[env].log_retention_days,

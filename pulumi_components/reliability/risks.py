@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .availability import feasibility
+from .availability import failover_kind, feasibility
 from .plan import ServicePlan
 
 SEVERITY_ORDER = ("high", "medium", "low")
@@ -40,17 +40,20 @@ def _feasibility_risks(plan: ServicePlan) -> list[Risk]:
                 "a second region or fewer synchronous dependencies raise the ceiling.",
             )
         )
-    prod = plan.prod
-    if prod.recovery.multi_region and prod.recovery.rto_minutes > plan.availability.budget_minutes:
+    kind = result.failover
+    if kind.key != "none" and kind.minutes > plan.availability.budget_minutes:
+        warm = failover_kind(plan, "warm-standby")
+        steps = ", ".join(f"{step.name} {step.minutes:g}" for step in kind.steps)
         risks.append(
             Risk(
                 "failover-exceeds-budget",
                 "medium",
-                f"A regional failover to {prod.recovery.dr_region} may take up to the RTO of "
-                f"{prod.recovery.rto_minutes} min, more than the {plan.availability.budget_minutes} min monthly "
-                "error budget.",
-                "Rehearse the failover each quarter (docs/disaster-recovery.md) and automate the DNS switch "
-                "so it completes well inside the budget.",
+                f"A regional failover to {result.dr_region} ({kind.title}) takes about {kind.minutes:g} min "
+                f"({steps}), more than the {plan.availability.budget_minutes} min monthly error budget; "
+                f"{len(kind.manual_steps)} step(s) wait for a person.",
+                "Rehearse the failover each quarter (docs/disaster-recovery.md) and compare its measured time with "
+                f"this estimate; a warm standby with health-checked automatic failover would take about "
+                f"{warm.minutes:g} min.",
             )
         )
     return risks

@@ -28,7 +28,13 @@ class Tier:
     # The replica runs Multi-AZ itself, so the database a regional failover promotes is highly
     # available from its first minute instead of one instance until someone converts it.
     replica_multi_az: bool
-    # Recovery objectives (minutes)
+    # How users reach the DR region on a regional incident (availability.FAILOVER_ORDER): what the
+    # stacks build, and so the only failover the availability estimate may count.
+    failover: str
+    # Recovery objectives (minutes), per failure mode in `recovery.py`. rto_minutes: a restore of the
+    # database (the weekly restore test times it). rpo_minutes: the most writes a recovery may lose
+    # without waiting for AWS: point-in-time restore's latest restorable time (typically within 5
+    # minutes, USER_PIT) or, with a cross-region replica, the replica lag its alarm holds.
     rto_minutes: int
     rpo_minutes: int
     # Progressive delivery: canary weights (percent) with a pause after each but the last
@@ -57,6 +63,7 @@ TIERS: tuple[Tier, ...] = (
         backup_retention_days=7,
         cross_region_replica=False,
         replica_multi_az=False,
+        failover="none",
         rto_minutes=240,
         rpo_minutes=5,
         canary_steps=(20, 50, 100),
@@ -80,6 +87,7 @@ TIERS: tuple[Tier, ...] = (
         backup_retention_days=14,
         cross_region_replica=False,
         replica_multi_az=False,
+        failover="none",
         rto_minutes=60,
         rpo_minutes=5,
         canary_steps=(5, 25, 50, 100),
@@ -103,6 +111,7 @@ TIERS: tuple[Tier, ...] = (
         backup_retention_days=21,
         cross_region_replica=False,
         replica_multi_az=False,
+        failover="none",
         rto_minutes=30,
         rpo_minutes=5,
         canary_steps=(5, 25, 50, 100),
@@ -126,6 +135,7 @@ TIERS: tuple[Tier, ...] = (
         backup_retention_days=35,
         cross_region_replica=True,
         replica_multi_az=True,
+        failover="cold-standby",
         rto_minutes=15,
         rpo_minutes=1,
         canary_steps=(1, 5, 25, 50, 100),
