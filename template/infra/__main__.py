@@ -135,6 +135,7 @@ def route(target: pulumi.Input[str], target_zone_id: pulumi.Input[str] | None = 
         ),
     )
     pulumi.export("failover_record", role)
+    pulumi.export("endpoint_target", target)  # this region's endpoint, smoke tested before the switch
 
 
 def build_network() -> Network:
