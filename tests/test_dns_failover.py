@@ -1,0 +1,93 @@
+"""The regional failover's pieces: the standby's config key, the failover records' arguments, the
+adopted database's readiness, and the standby stack `prod-dr` built from production's config."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import render
+from service_fixtures import service_plan
+
+from pulumi_components._base import ComponentArgsError
+from pulumi_components.dns_failover import DnsFailoverArgs, StandbyConfig
+from pulumi_components.postgres_database import AdoptedDatabaseArgs, ReplicaLagAlarm, adopted_instance_error
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
+
+PLATINUM = service_plan("prod", sla=99.99, database="postgres")
+
+
+def test_the_standby_config_names_the_promoted_instance():
+    standby = StandbyConfig.from_config({"database": "example-prod-db-us-west-2"})
+    standby.validate(PLATINUM, "us-west-2")
+    assert standby.standby_plan(PLATINUM).database.replica_region == ""
+    assert StandbyConfig.from_config(None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "plan", "restoring", "expected"),
+    [
+        ("db", "us-west-2", PLATINUM, False, "must be a mapping"),
+        ({"instance": "x"}, "us-west-2", PLATINUM, False, "failover.instance is not a known setting"),
+        ({"database": 5}, "us-west-2", PLATINUM, False, "must be a string"),
+        ({}, "us-west-2", PLATINUM, False, "failover.database is missing"),
+        ({"database": "Bad_Name"}, "us-west-2", PLATINUM, False, "must be a DB instance identifier"),
+        ({"database": "example-prod-db-us-west-2"}, "us-east-1", PLATINUM, False, "runs in the DR region us-west-2"),
+        ({"database": "example-prod-db-us-west-2"}, "us-west-2", PLATINUM, True, "database_restore are both set"),
+        ({"database": "x"}, "us-west-2", service_plan("prod", sla=99.9), False, "names no second region"),
+        ({"database": "x"}, "us-west-2", service_plan("prod", sla=99.99, database="none"),
+         False, "has no database"),
+    ],
+)  # fmt: skip
+def test_a_bad_standby_config_fails_naming_the_key(value, region, plan, restoring, expected):
+    with pytest.raises(ComponentArgsError, match=expected):
+        StandbyConfig.from_config(value).validate(plan, region, restoring=restoring)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"role": "BACKUP"}, "role must be one of PRIMARY, SECONDARY"),
+        ({"dr_region": "us-east-1"}, "other than us-east-1"),
+        ({"dr_region": ""}, "dr_region"),
+        ({"region": "mars-1"}, "not an AWS region"),
+    ],
+)
+def test_bad_failover_record_arguments_fail(overrides, expected):
+    values = dict(name="e-prod", hostname="e.example.com", zone_id="Z", region="us-east-1", role="PRIMARY",
+                  target="t", dr_region="us-west-2")  # fmt: skip
+    with pytest.raises(ComponentArgsError, match=expected):
+        DnsFailoverArgs(**{**values, **overrides}).validate()
+
+
+def test_only_a_promoted_instance_with_its_own_secret_is_adopted():
+    assert "promote it first" in adopted_instance_error("db-1", "arn:aws:rds:us-east-1:1:db:db", [{"secret_arn": "s"}])
+    assert "--manage-master-user-password" in adopted_instance_error("db-1", "", [])
+    assert adopted_instance_error("db-1", "", [{"secret_arn": "s"}]) == ""
+    with pytest.raises(ComponentArgsError, match="failover.database"):
+        AdoptedDatabaseArgs(identifier="-x", az_count=3).validate()
+    with pytest.raises(ComponentArgsError, match="at least 1 s"):
+        ReplicaLagAlarm(0, "p@example.com").validate()
+    with pytest.raises(ComponentArgsError, match="an address"):
+        ReplicaLagAlarm(60, "nobody").validate()
+
+
+@pytest.mark.parametrize("platform", ["aws-eks", "aws-lambda"])
+def test_the_standby_stack_adopts_the_replica_and_writes_the_secondary_record(tmp_path, platform):
+    repo = render(tmp_path / "svc", platform=platform, database="postgres", sla="99.99", service_slug="svc",
+                  environments=["prod"])  # fmt: skip
+    config = stack_config(repo / "Pulumi.prod.yaml") | {
+        "svc:image": RELEASE_IMAGE,
+        "aws:region": "us-west-2",
+        "svc:failover": {"database": "svc-prod-db-us-west-2"},
+    }
+    run = run_program(repo / "infra", project="svc", stack="prod-dr", config=config)
+    assert run.of_type("aws:rds/instance:Instance") == []  # adopted, not created
+    assert run.of_type("aws:ec2/vpc:Vpc") == []  # the replica's VPC, which the prod stack keeps
+    (record,) = run.of_type("aws:route53/record:Record")[-1:]
+    assert record.inputs["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert record.inputs["setIdentifier"] == "svc-prod-us-west-2"
+    assert run.of_type("aws:route53/healthCheck:HealthCheck") == []
+    (ingress,) = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                  if r.inputs.get("securityGroupId") == "sg-standby-db"]  # fmt: skip
+    assert ingress.inputs["fromPort"] == 5432
+    assert run.output("db_endpoint").startswith("svc-prod-db-us-west-2.")
+    assert run.output("failover_record") == "SECONDARY"
