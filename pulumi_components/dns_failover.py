@@ -35,7 +35,7 @@ import pulumi_aws as aws
 
 from ._base import child, require, type_token
 from .reliability.answers import AWS_REGION_AZS
-from .reliability.plan import EnvironmentPlan
+from .reliability.plan import EnvironmentPlan, replica_network
 
 ROLES = ("PRIMARY", "SECONDARY")
 FAILOVER_CONFIG_KEY = "failover"
@@ -102,11 +102,13 @@ class StandbyConfig:
         )
 
     def standby_plan(self, plan: EnvironmentPlan) -> EnvironmentPlan:
-        """The plan the standby stack builds: production's, with no replica of its own (it runs in
-        the replica's region; a fresh replica in the other direction comes with failing back)."""
-        if plan.database is None:
+        """The plan the standby stack builds: production's, in the replica's network (the one the
+        adopted database lives in, so the workload's CIDR rules name it), with no replica of its own
+        (a fresh replica in the other direction comes with failing back)."""
+        network = replica_network(plan)
+        if plan.database is None or network is None:
             return plan
-        return replace(plan, database=replace(plan.database, replica_region=""))
+        return replace(plan, network=network, database=replace(plan.database, replica_region=""))
 
 
 @dataclass

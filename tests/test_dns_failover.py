@@ -10,7 +10,8 @@ from service_fixtures import service_plan
 from pulumi_components._base import ComponentArgsError
 from pulumi_components.dns_failover import DnsFailoverArgs, StandbyConfig
 from pulumi_components.postgres_database import AdoptedDatabaseArgs, ReplicaLagAlarm, adopted_instance_error
-from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
+from pulumi_components.reliability.plan import DR_CIDR, replica_network
+from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config, walk
 
 PLATINUM = service_plan("prod", sla=99.99, database="postgres")
 
@@ -18,7 +19,9 @@ PLATINUM = service_plan("prod", sla=99.99, database="postgres")
 def test_the_standby_config_names_the_promoted_instance():
     standby = StandbyConfig.from_config({"database": "example-prod-db-us-west-2"})
     standby.validate(PLATINUM, "us-west-2")
-    assert standby.standby_plan(PLATINUM).database.replica_region == ""
+    plan = standby.standby_plan(PLATINUM)
+    assert plan.database.replica_region == ""
+    assert plan.network == replica_network(PLATINUM)  # the adopted database's VPC: its CIDR, its NAT
     assert StandbyConfig.from_config(None) is None
 
 
@@ -91,3 +94,6 @@ def test_the_standby_stack_adopts_the_replica_and_writes_the_secondary_record(tm
     assert ingress.inputs["fromPort"] == 5432
     assert run.output("db_endpoint").startswith("svc-prod-db-us-west-2.")
     assert run.output("failover_record") == "SECONDARY"
+    # The workload's rules name the replica network's CIDR, where the adopted database lives.
+    assert any(DR_CIDR in str(value) for r in run.resources for value in walk(r.inputs))
+    assert not any("10.30.0.0/16" in str(value) for r in run.resources for value in walk(r.inputs))
