@@ -8,8 +8,11 @@ from conftest import render
 from service_fixtures import service_plan
 
 from pulumi_components._base import ComponentArgsError
+from pulumi_components.deployability import check_stack, stack_view
 from pulumi_components.dns_failover import DnsFailoverArgs, StandbyConfig
+from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.postgres_database import AdoptedDatabaseArgs, ReplicaLagAlarm, adopted_instance_error
+from pulumi_components.reliability import from_config
 from pulumi_components.reliability.plan import DR_CIDR, replica_network
 from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config, walk
 
@@ -83,6 +86,9 @@ def test_the_standby_stack_adopts_the_replica_and_writes_the_secondary_record(tm
         "svc:failover": {"database": "svc-prod-db-us-west-2"},
     }
     run = run_program(repo / "infra", project="svc", stack="prod-dr", config=config)
+    plan = StandbyConfig("svc-prod-db-us-west-2").standby_plan(from_config(config["svc:plan"]))
+    assert check_resources(run.resources, Context.from_plan(plan)) == []  # the policy pack its `pulumi up` runs
+    assert check_stack(stack_view("svc", "prod", run, config)) == []
     assert run.of_type("aws:rds/instance:Instance") == []  # adopted, not created
     assert run.of_type("aws:ec2/vpc:Vpc") == []  # the replica's VPC, which the prod stack keeps
     (record,) = run.of_type("aws:route53/record:Record")[-1:]
