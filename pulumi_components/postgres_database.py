@@ -656,8 +656,11 @@ class AdoptedDatabase(pulumi.ComponentResource):
         secret = found.master_user_secrets.apply(lambda secrets: secrets[0] if secrets else {})
         self.endpoint = pulumi.Output.all(self.ready, found.endpoint).apply(lambda values: values[1])
         self.address = found.address
-        self.secret_arn = secret.apply(lambda s: _field(s, "secret_arn"))
-        self.secret_key_arn = secret.apply(lambda s: _field(s, "kms_key_id"))
+        # Before the promotion (a rehearsal's preview) there is no secret in this region yet: unknown.
+        self.secret_arn = pulumi.Output.all(self.ready, secret).apply(lambda v: _once_ready(v[0], v[1], "secret_arn"))
+        self.secret_key_arn = pulumi.Output.all(self.ready, secret).apply(
+            lambda v: _once_ready(v[0], v[1], "kms_key_id")
+        )
         self.instance = SimpleNamespace(
             identifier=found.db_instance_identifier, db_subnet_group_name=found.db_subnet_group
         )
@@ -702,6 +705,15 @@ def _adoptable(identifier: str, replicate_source_db: str, secrets: Sequence[Any]
     if error:
         raise ComponentArgsError(error)
     return True
+
+
+def _once_ready(ready: bool, secret: Any, name: str) -> Any:
+    """The secret's field, or an unknown value (as a preview shows what is not there yet)."""
+    return _field(secret, name) if ready else pulumi.Output(set(), _resolved(None), _resolved(False))
+
+
+async def _resolved(value: Any) -> Any:
+    return value
 
 
 def _field(value: Any, name: str) -> str:

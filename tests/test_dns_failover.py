@@ -3,6 +3,9 @@ adopted database's readiness, and the standby stack `prod-dr` built from product
 
 from __future__ import annotations
 
+import asyncio
+
+import pulumi
 import pytest
 from conftest import render
 from service_fixtures import service_plan
@@ -11,10 +14,15 @@ from pulumi_components._base import ComponentArgsError
 from pulumi_components.deployability import check_stack, stack_view
 from pulumi_components.dns_failover import DnsFailoverArgs, StandbyConfig
 from pulumi_components.guardrails import Context, check_resources
-from pulumi_components.postgres_database import AdoptedDatabaseArgs, ReplicaLagAlarm, adopted_instance_error
+from pulumi_components.postgres_database import (
+    AdoptedDatabase,
+    AdoptedDatabaseArgs,
+    ReplicaLagAlarm,
+    adopted_instance_error,
+)
 from pulumi_components.reliability import from_config
 from pulumi_components.reliability.plan import DR_CIDR, replica_network
-from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config, walk
+from pulumi_components.testing import RELEASE_IMAGE, CapturingMocks, resolve, run_program, stack_config, walk
 
 PLATINUM = service_plan("prod", sla=99.99, database="postgres")
 
@@ -103,3 +111,31 @@ def test_the_standby_stack_adopts_the_replica_and_writes_the_secondary_record(tm
     # The workload's rules name the replica network's CIDR, where the adopted database lives.
     assert any(DR_CIDR in str(value) for r in run.resources for value in walk(r.inputs))
     assert not any("10.30.0.0/16" in str(value) for r in run.resources for value in walk(r.inputs))
+
+
+class ReplicaMocks(CapturingMocks):
+    """The instance is still a read replica: not promoted, no master secret in its region."""
+
+    def call(self, args):
+        if args.token == "aws:rds/getInstance:getInstance":
+            return {**super().call(args), "replicateSourceDb": "arn:aws:rds:us-east-1:1:db:x", "masterUserSecrets": []}
+        return super().call(args)
+
+
+def adopt(preview: bool) -> AdoptedDatabase:
+    pulumi.runtime.set_mocks(ReplicaMocks("us-west-2"), project="svc", stack="prod-dr", preview=preview)
+    return AdoptedDatabase("svc-prod", AdoptedDatabaseArgs(identifier="svc-prod-db-us-west-2", az_count=3))
+
+
+def test_a_preview_against_the_unpromoted_replica_shows_its_secret_unknown():
+    database = adopt(preview=True)
+    assert resolve(database.ready) is False
+    loop = asyncio.get_event_loop()
+    assert loop.run_until_complete(database.secret_arn.is_known()) is False
+    assert loop.run_until_complete(database.secret_key_arn.is_known()) is False
+
+
+def test_an_up_against_the_unpromoted_replica_fails_saying_to_promote():
+    database = adopt(preview=False)
+    with pytest.raises(ComponentArgsError, match="promote it first"):
+        resolve(database.ready)
