@@ -7,6 +7,12 @@ the client security groups it is given may connect, on 5432. When the plan
 names a replica region, a cross-region read replica runs there in its own
 network, ready to promote (Multi-AZ when the plan says so).
 
+A regional failover is stack config too: the standby stack in the DR region
+adopts the promoted replica (`AdoptedDatabase`, named by `<service>:failover`)
+instead of creating an empty database, and serves from the replica's network.
+Replica lag above the plan's RPO raises a ticket (`ReplicaLagAlarm`): a failover
+at that moment would lose more writes than the plan allows.
+
 A restore is stack config, not state surgery: `<service>:database_restore`
 (a `DatabaseRestore`) makes the instance the restore of a snapshot or of a
 point in time, under a new identifier; `pulumi up` creates it next to the old
@@ -21,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pulumi
@@ -163,6 +170,26 @@ def _parses(timestamp: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ReplicaLagAlarm:
+    """A ticket when the cross-region replica falls further behind than the RPO allows: its
+    `ReplicaLag` above `threshold_seconds` (the plan's RPO) for `minutes` minutes in a row, or
+    not reported at all (replication stopped). Sent to `email` (the team's, where tickets go)
+    from an SNS topic in the replica's region: a CloudWatch alarm notifies topics of its own
+    region only."""
+
+    threshold_seconds: int
+    email: str
+    minutes: int = 3
+
+    def validate(self) -> None:
+        require(
+            self.threshold_seconds >= 1, f"replica lag threshold must be at least 1 s; got {self.threshold_seconds}"
+        )
+        require(1 <= self.minutes <= 60, f"replica lag alarm minutes must be 1 to 60; got {self.minutes}")
+        require("@" in self.email, f"replica lag alarm e-mail must be an address; got {self.email!r}")
+
+
 def instance_class_error(instance_class: str) -> str:
     family, _, size = instance_class.removeprefix("db.").partition(".")
     if not instance_class.startswith("db.") or size not in INSTANCE_CLASSES.get(family, ()):
@@ -184,6 +211,8 @@ class PostgresDatabaseArgs:
     db_name: str = "app"
     replica_network: NetworkPlan | None = None  # required when plan.replica_region is set
     restore: DatabaseRestore | None = None  # stack config `<service>:database_restore`
+    # With a replica region: the deployability rule `replica-lag-alarm` holds the program to it.
+    replica_lag_alarm: ReplicaLagAlarm | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -244,6 +273,8 @@ class PostgresDatabaseArgs:
             )
             if self.replica_network is None:
                 raise ComponentArgsError("database.replica_region is set but no replica network was given")
+            if self.replica_lag_alarm is not None:
+                self.replica_lag_alarm.validate()
         if self.restore is not None:
             self.restore.validate()
             longest = f"{self.identifier}-{plan.replica_region}" if plan.replica_region else self.identifier
@@ -258,7 +289,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     """Exposes `instance`, `endpoint`, `address`, `secret_arn` (the managed master
     secret) with `secret_key_arn` (the key it is encrypted with: every reader of the
     secret needs kms:Decrypt on it), `security_group` and, with a replica region,
-    `replica`."""
+    `replica` with its `replica_lag_alarm`."""
 
     instance: aws.rds.Instance
     security_group: aws.ec2.SecurityGroup
@@ -267,6 +298,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     secret_arn: pulumi.Output[str]
     secret_key_arn: pulumi.Output[str]
     replica: aws.rds.Instance | None
+    replica_lag_alarm: aws.cloudwatch.MetricAlarm | None = None
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -467,7 +499,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             description=f"Encrypts the {base} replica, its insights and logs",
             parent=self,
             tags=args.tags,
-            service_principals=[f"logs.{region}.amazonaws.com"],
+            # Logs, and the lag alarm's topic (CloudWatch publishes to it, SNS stores its messages).
+            service_principals=[f"logs.{region}.amazonaws.com", "cloudwatch.amazonaws.com", "sns.amazonaws.com"],
             provider=provider,
         )
         subnet_group = aws.rds.SubnetGroup(
@@ -489,7 +522,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         parameters = self._parameter_group(f"{name}-dr", args, base, opts)
         log_groups = self._log_groups(f"{name}-dr", args, identifier, key, pulumi.ResourceOptions.merge(opts, keep))
-        return aws.rds.Instance(
+        replica = aws.rds.Instance(
             f"{name}-replica",
             identifier=identifier,
             replicate_source_db=self.instance.arn,
@@ -523,6 +556,173 @@ class PostgresDatabase(pulumi.ComponentResource):
             tags=merge_tags(args.tags, Name=identifier),
             opts=pulumi.ResourceOptions.merge(child(self, provider=provider, depends_on=log_groups), keep),
         )
+        if args.replica_lag_alarm is not None:
+            self._lag_alarm(name, args, replica, key, opts)
+        return replica
+
+    def _lag_alarm(
+        self, name: str, args: PostgresDatabaseArgs, replica: aws.rds.Instance, key: aws.kms.Key, opts
+    ) -> aws.cloudwatch.MetricAlarm:
+        alarm, region = args.replica_lag_alarm, args.plan.replica_region
+        topic = aws.sns.Topic(
+            f"{name}-replica-ticket",
+            name=f"{args.name}-db-{region}-ticket",
+            kms_master_key_id=key.arn,
+            tags=merge_tags(args.tags, purpose="replica-lag-ticket"),
+            opts=opts,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-replica-ticket-email", topic=topic.arn, protocol="email", endpoint=alarm.email, opts=opts
+        )
+        self.replica_lag_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-replica-lag",
+            name=f"{args.name}-db-replica-lag",
+            alarm_description=(
+                f"The {region} replica of {args.name} is more than {alarm.threshold_seconds} s behind (the RPO of a "
+                "regional failover), or reports no lag at all: a failover now would lose more writes than the plan "
+                "allows. docs/disaster-recovery.md, Regional failover."
+            ),
+            namespace="AWS/RDS",
+            metric_name="ReplicaLag",
+            dimensions={"DBInstanceIdentifier": replica.identifier},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=alarm.minutes,
+            datapoints_to_alarm=alarm.minutes,
+            comparison_operator="GreaterThanThreshold",
+            threshold=alarm.threshold_seconds,
+            # A replica that stops reporting its lag is not replicating.
+            treat_missing_data="breaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            tags=args.tags,
+            opts=opts,
+        )
+        return self.replica_lag_alarm
+
+
+@dataclass
+class AdoptedDatabaseArgs:
+    """The standby stack's database: an instance this stack does not own (the promoted replica),
+    named by `<service>:failover.database`. `az_count` is the replica network's AZ count (its
+    subnets per tier)."""
+
+    identifier: str
+    az_count: int
+
+    def validate(self) -> None:
+        require(
+            len(self.identifier) <= 63 and bool(_INSTANCE_IDENTIFIER.match(self.identifier)),
+            f"failover.database must be a DB instance identifier; got {self.identifier!r}",
+        )
+        require(2 <= self.az_count <= 4, f"az_count must be 2 to 4; got {self.az_count}")
+
+
+def adopted_instance_error(identifier: str, replicate_source_db: str, secrets: Sequence[Any]) -> str:
+    """Why the looked-up instance cannot serve as the standby's database yet ("" when it can)."""
+    if replicate_source_db:
+        return (
+            f"failover.database: {identifier} is still a read replica of {replicate_source_db}; promote it first "
+            f"(aws rds promote-read-replica --db-instance-identifier {identifier})"
+        )
+    if not secrets:
+        return (
+            f"failover.database: {identifier} has no master secret managed by RDS in this region; enable it "
+            f"(aws rds modify-db-instance --db-instance-identifier {identifier} --manage-master-user-password "
+            "--apply-immediately)"
+        )
+    return ""
+
+
+class AdoptedDatabase(pulumi.ComponentResource):
+    """The promoted replica, looked up (never created, changed or deleted by this stack), with the
+    interface the program reads of a PostgresDatabase: `endpoint`, `address`, `secret_arn`,
+    `secret_key_arn`, `instance.identifier`, `instance.db_subnet_group_name`, `security_group.id`,
+    `key.arn`, `replica` (None), `admit()`; and `network` (`vpc.id`, `subnet_ids[tier]`), the
+    replica's VPC, which the standby's workload joins. A preview warns while the instance is still a
+    replica (the rehearsal previews against it); `pulumi up` refuses."""
+
+    replica = None
+
+    def __init__(self, name: str, args: AdoptedDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args.validate()
+        super().__init__(type_token("AdoptedDatabase"), name, None, opts)
+        self._name = name
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        found = aws.rds.get_instance_output(db_instance_identifier=args.identifier, opts=invoke)
+        self.ready = pulumi.Output.all(found.replicate_source_db, found.master_user_secrets).apply(
+            lambda values: _adoptable(args.identifier, values[0] or "", values[1] or [])
+        )
+        secret = found.master_user_secrets.apply(lambda secrets: secrets[0] if secrets else {})
+        self.endpoint = pulumi.Output.all(self.ready, found.endpoint).apply(lambda values: values[1])
+        self.address = found.address
+        # Before the promotion (a rehearsal's preview) there is no secret in this region yet: unknown.
+        self.secret_arn = pulumi.Output.all(self.ready, secret).apply(lambda v: _once_ready(v[0], v[1], "secret_arn"))
+        self.secret_key_arn = pulumi.Output.all(self.ready, secret).apply(
+            lambda v: _once_ready(v[0], v[1], "kms_key_id")
+        )
+        self.instance = SimpleNamespace(
+            identifier=found.db_instance_identifier, db_subnet_group_name=found.db_subnet_group
+        )
+        self.security_group = SimpleNamespace(id=found.vpc_security_groups.apply(lambda groups: groups[0]))
+        self.key = SimpleNamespace(arn=found.kms_key_id)
+        subnets = aws.rds.get_subnet_group_output(name=found.db_subnet_group, opts=invoke)
+        private = aws.ec2.get_subnets_output(
+            filters=[
+                aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[subnets.vpc_id]),
+                aws.ec2.GetSubnetsFilterArgs(name="tag:tier", values=["private"]),
+            ],
+            opts=invoke,
+        )
+        self.network = SimpleNamespace(
+            vpc=SimpleNamespace(id=subnets.vpc_id),
+            subnet_ids={
+                "private": _each(private.ids, args.az_count),
+                "isolated": _each(subnets.subnet_ids, args.az_count),
+            },
+        )
+        self.register_outputs({"endpoint": self.endpoint, "secret_arn": self.secret_arn})
+
+    def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
+        """Let the standby's workload connect on 5432: the replica's group admits nobody until now."""
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{label}",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=security_group_id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description="PostgreSQL from the standby's workload",
+            opts=child(self),
+        )
+
+
+def _adoptable(identifier: str, replicate_source_db: str, secrets: Sequence[Any]) -> bool:
+    error = adopted_instance_error(identifier, replicate_source_db, secrets)
+    if error and pulumi.runtime.is_dry_run():
+        pulumi.log.warn(error)
+        return False
+    if error:
+        raise ComponentArgsError(error)
+    return True
+
+
+def _once_ready(ready: bool, secret: Any, name: str) -> Any:
+    """The secret's field, or an unknown value (as a preview shows what is not there yet)."""
+    return _field(secret, name) if ready else pulumi.Output(set(), _resolved(None), _resolved(False))
+
+
+async def _resolved(value: Any) -> Any:
+    return value
+
+
+def _field(value: Any, name: str) -> str:
+    return str(value.get(name, "") if isinstance(value, Mapping) else getattr(value, name, "") or "")
+
+
+def _each(ids: pulumi.Output[Sequence[str]], count: int) -> list[pulumi.Output[str]]:
+    """A looked-up list as `count` outputs (components check how many subnets they get)."""
+    return [ids.apply(lambda values, i=i: sorted(values)[i] if i < len(values) else "") for i in range(count)]
 
 
 def _point_in_time(restore: DatabaseRestore | None) -> aws.rds.InstanceRestoreToPointInTimeArgs | None:

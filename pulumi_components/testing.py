@@ -141,6 +141,26 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
 }
 
 
+def _promoted_instance(identifier: str, region: str) -> dict[str, Any]:
+    """What `aws.rds.get_instance` returns for a replica that was promoted and given its managed secret."""
+    return {
+        "dbInstanceIdentifier": identifier,
+        "address": f"{identifier}.abc.{region}.rds.amazonaws.com",
+        "endpoint": f"{identifier}.abc.{region}.rds.amazonaws.com:5432",
+        "replicateSourceDb": "",
+        "dbSubnetGroup": identifier.rsplit("-", 3)[0] + f"-db-{region}",
+        "vpcSecurityGroups": ["sg-standby-db"],
+        "kmsKeyId": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/standby",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!db-standby",
+                "kmsKeyId": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/standby",
+                "secretStatus": "active",
+            }
+        ],
+    }
+
+
 class CapturingMocks(pulumi.runtime.Mocks):
     """Echoes inputs back as state, with an id and an ARN; answers the invokes
     the components make with plausible values for `region`."""
@@ -193,6 +213,16 @@ class CapturingMocks(pulumi.runtime.Mocks):
         if token == "aws:route53/getZone:getZone":  # a public hosted zone, looked up by name
             zone = str(args.args.get("name", "")).rstrip(".")
             return {"zoneId": "Z0123456789MOCKZONE", "name": zone, "privateZone": False}
+        if token == "aws:rds/getInstance:getInstance":  # a promoted replica the standby stack adopts
+            return _promoted_instance(str(args.args["dbInstanceIdentifier"]), region)
+        if token == "aws:rds/getSubnetGroup:getSubnetGroup":
+            return {
+                "name": args.args["name"],
+                "vpcId": "vpc-standby",
+                "subnetIds": ["subnet-i1", "subnet-i2", "subnet-i3"],
+            }
+        if token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": ["subnet-p1", "subnet-p2", "subnet-p3"]}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":  # the ALBs' canonical zone of us-east-1
             return {"id": "Z35SXDOTRQ7X7K"}
         if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from conftest import ROOT, render
 
+from pulumi_components.reliability.tiers import tier_for
+
 PLATFORMS = ("aws-eks", "aws-lambda")
 STRATEGIES = ("rolling", "canary", "blue-green")
 LEVELS = ("basic", "standard", "comprehensive")
@@ -67,6 +69,7 @@ BELONGS_TO = {
     "monitoring/dashboards/error-budget.json": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
     "monitoring/loki/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
     ".github/workflows/restore-test.yml": lambda a: a["database"] == "postgres",
+    ".github/workflows/failover.yml": lambda a: tier_for(a["sla"]).cross_region_replica,
     "docs/runbooks/DatabaseUnavailable.md": lambda a: _eks(a) and a["database"] == "postgres"
     and a["monitoring_level"] != "basic",
     "docs/runbooks/FunctionThrottled.md": lambda a: not _eks(a),

@@ -37,6 +37,9 @@ COMBOS = {
     for strategy in ("rolling", "canary", "blue-green")
     for database in ("postgres", "none")
 }
+# A second region (99.99) brings the failover workflow: with a database on EKS, without on Lambda.
+COMBOS["aws-eks-blue-green-postgres"]["sla"] = "99.99"
+COMBOS["aws-lambda-blue-green-none"]["sla"] = "99.99"
 COMBOS["eks-prod-only-s3"] = dict(platform="aws-eks", environments=["prod"], pulumi_backend="s3", database="none")
 COMBOS["lambda-staging-prod-s3"] = dict(
     platform="aws-lambda", environments=["staging", "prod"], pulumi_backend="s3", deployment_strategy="canary"
@@ -84,6 +87,7 @@ def steps(repo: Path):
 def test_each_combination_gets_its_workflows(repos):
     for name, repo in repos.items():
         expected = WORKFLOWS | ({"restore-test"} if COMBOS[name].get("database", "postgres") == "postgres" else set())
+        expected |= {"failover"} if COMBOS[name].get("sla") == "99.99" else set()
         assert {p.stem for p in workflow_files(repo)} == expected, name
 
 

@@ -14,6 +14,7 @@ failover record that would move DNS without a health check.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..reliability import from_config
@@ -72,6 +73,8 @@ def _missing(stack: StackView, kind: str, has_database: bool) -> list[str]:
         missing.append("a replica of the database in another region")
     if has_database and not _elsewhere(stack, stack.of_type(VPC)):
         missing.append("a network in the DR region for the service to land in")
+    if not [r for r in _failover_records(stack, "PRIMARY") if r.inputs.get("healthCheckId")]:
+        missing.append("a health-checked PRIMARY failover record, for DNS to move once the standby serves")
     if kind == "cold-standby":
         return missing
     if not _elsewhere(stack, stack.of_type(*COMPUTE)):
@@ -94,7 +97,12 @@ def supported_failover(stack: StackView, has_database: bool) -> str:
 
 def _plan(stack: StackView) -> Any:
     value = stack.config.get(f"{stack.service}:plan")
-    return from_config(value) if isinstance(value, dict) else None
+    plan = from_config(value) if isinstance(value, dict) else None
+    if plan is not None and stack.config.get(f"{stack.service}:failover"):
+        # The standby stack (prod-dr) is the failed-over service: its config is production's, but it
+        # has no replica of its own, so it claims no regional failover (dns_failover.standby_plan).
+        return replace(plan, recovery=replace(plan.recovery, failover="none"))
+    return plan
 
 
 @stack_rule(

@@ -108,6 +108,13 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "ListHostedZones*",
         "ListResourceRecordSets",
         "ListTagsForResource*",
+        # A second region's failover: the primary record's health check.
+        "CreateHealthCheck",
+        "DeleteHealthCheck",
+        "GetHealthCheck*",
+        "UpdateHealthCheck",
+        "ListHealthChecks",
+        "ChangeTagsForResource",
     ),
     # The production edge: the ALB's web ACL and its access-log bucket.
     "wafv2": LIFECYCLE + ("Associate*", "Disassociate*"),
@@ -134,7 +141,7 @@ KEY_USE = ("CreateGrant", "Decrypt", "Encrypt", "GenerateDataKey*", "ReEncrypt*"
 KEY_CHANGE = ("PutKeyPolicy", "EnableKeyRotation", "ScheduleKeyDeletion", "UpdateKeyDescription")
 
 PLATFORM_SERVICES = {
-    "aws-eks": ("ec2", "eks", "kms", "logs", "acm", "route53", "wafv2", "s3"),
+    "aws-eks": ("ec2", "eks", "kms", "logs", "acm", "route53", "wafv2", "s3", "cloudwatch", "sns"),
     "aws-lambda": (
         "lambda",
         "apigateway",

@@ -37,7 +37,9 @@ from components import (
     VpcPlacement,
     preflight,
 )
+from components.dns_failover import DnsFailover, DnsFailoverArgs, StandbyConfig
 from components.identity import image_repository_name
+from components.postgres_database import AdoptedDatabase, AdoptedDatabaseArgs, ReplicaLagAlarm
 from components.reliability import from_config
 from components.reliability.plan import replica_network
 
@@ -52,6 +54,13 @@ name = f"{service}-{plan.name}"  # every resource name starts with this
 tags = plan.tags
 # Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
 database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
+# Set only in the standby stack (prod-dr) a regional failover brings up in the DR region: it serves
+# from the promoted replica instead of creating a database (docs/disaster-recovery.md).
+standby = StandbyConfig.from_config(config.get_object("failover"))
+dr_network = replica_network(plan)
+if standby:
+    standby.validate(plan, region, restoring=database_restore is not None)
+    plan = standby.standby_plan(plan)
 preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
 
 DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
@@ -99,11 +108,48 @@ if platform == "aws-eks":
 endpoint = PublicEndpoint(name, PublicEndpointArgs(hostname=plan.edge.hostname, zone=plan.edge.zone, tags=tags))
 
 
+adopted = None
+if standby and standby.database:
+    adopted = AdoptedDatabase(name, AdoptedDatabaseArgs(identifier=standby.database, az_count=dr_network.az_count))
+
+
+def route(target: pulumi.Input[str], target_zone_id: pulumi.Input[str] | None = None) -> None:
+    """Point the hostname at what serves it (an ALB of this region when no zone is given): a failover
+    record where the tier has a second region, PRIMARY here and SECONDARY in the standby stack."""
+    if not plan.recovery.multi_region:
+        endpoint.alias(target, target_zone_id) if target_zone_id else endpoint.alias_load_balancer(target)
+        return
+    role = "SECONDARY" if standby else "PRIMARY"
+    DnsFailover(
+        name,
+        DnsFailoverArgs(
+            name=name,
+            hostname=plan.edge.hostname,
+            zone_id=endpoint.zone_id,
+            region=region,
+            role=role,
+            target=target,
+            target_zone_id=target_zone_id,
+            dr_region=plan.recovery.dr_region if role == "PRIMARY" else "",
+            tags=tags,
+        ),
+    )
+    pulumi.export("failover_record", role)
+    pulumi.export("endpoint_target", target)  # this region's endpoint, smoke tested before the switch
+
+
 def build_network() -> Network:
+    if adopted:
+        return adopted.network  # the replica's VPC in the DR region, which the prod stack keeps
     return Network(name, NetworkArgs(name=name, region=region, plan=plan.network, tags=tags))
 
 
 def build_database(network: Network, clients: list) -> PostgresDatabase:
+    if adopted:
+        for index, client in enumerate(clients):
+            adopted.admit(f"client-{index}", client)
+        return adopted
+    replica = bool(plan.database.replica_region)
     return PostgresDatabase(
         name,
         PostgresDatabaseArgs(
@@ -117,6 +163,10 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
             db_name=service.replace("-", "_"),
             replica_network=replica_network(plan),
             restore=database_restore,
+            # Lag beyond the RPO of a regional failover opens a ticket (the team's e-mail).
+            replica_lag_alarm=ReplicaLagAlarm(plan.recovery.rpo_minutes * 60, config.require("owner_email"))
+            if replica
+            else None,
             tags=tags,
         ),
     )
@@ -206,7 +256,7 @@ elif platform == "aws-lambda":
         ),
     )
     target = function.api_domain.domain_name_configuration
-    endpoint.alias(target.target_domain_name, target.hosted_zone_id)
+    route(target.target_domain_name, target.hosted_zone_id)
     if database:
         database.admit("function", function.security_group.id)
     pulumi.export("function_name", function.function.name)
@@ -349,7 +399,7 @@ if cluster:
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
-    endpoint.alias_load_balancer(workload.load_balancer_hostname)
+    route(workload.load_balancer_hostname)
     monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
