@@ -7,7 +7,7 @@ environment; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
 # Feasibility, cost, risks and incident policy of a plan (the reliability documents read these);
-# Prometheus rules, their promtool tests, Alertmanager routes and Grafana dashboards for the alert catalogue.
+# Prometheus rules, their promtool tests, Alertmanager routes, Grafana dashboards and runbooks for the alert catalogue.
 from . import (  # noqa: F401
     alertmanager,
     availability,
@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     prometheus_rules,
     promtool_tests,
     risks,
+    runbooks,
 )
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers

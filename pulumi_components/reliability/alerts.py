@@ -1,9 +1,12 @@
 """The alert catalogue: every alert a generated repository defines, from its plan.
 
-One list per (platform, monitoring level, database). The Prometheus rules
+One list per (platform, monitoring level, database). Everything known about an
+alert is here: its rule, severity, user impact and the checks its runbook adds
+(`runbooks.py` turns these into the facts a runbook prints). The Prometheus rules
 (aws-eks), the CloudWatch alarms (aws-lambda), the Alertmanager routes, the
-runbooks (`docs/runbooks/<AlertName>.md`) and the tests all read alert names
-from here, so an alert cannot exist without its runbook or the reverse.
+runbooks and team notes (`docs/runbooks/<AlertName>.md`, one template per folder
+looping over this catalogue) and the tests all read it, so adding an alert is
+one entry here and its promtool case in `promtool_tests.py`.
 
 Burn-rate alerts follow `slo.py`: one page alert per SLO joining the two page
 rows of the table (1h & 5m at 14.4x, 6h & 30m at 6x) and one ticket alert
@@ -40,6 +43,10 @@ LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved con
 
 PAGE, TICKET, INFO = "critical", "warning", "info"
 
+# What a runbook's "First checks" add to the common ones, per alert (Alert.checks): resource use
+# against the limits, the node filesystems, the database's recent events (when there is one).
+RESOURCES, FILESYSTEM, DATABASE = "resources", "filesystem", "database"
+
 # The branch runbook links open: the one the pipelines deploy from.
 RUNBOOK_BRANCH = "main"
 
@@ -61,6 +68,8 @@ class Alert:
     `expr` is PromQL (aws-eks), LogQL (`engine="loki"`), or empty on aws-lambda,
     where `slo_alarms.py` builds CloudWatch alarms from `burn_rows` or `metric`.
     `description` may use Prometheus' `{{ $labels.x }}` templating on aws-eks.
+    `impact` is what users see while it fires; `checks` are the runbook's extra first
+    checks (RESOURCES, FILESYSTEM, DATABASE).
     """
 
     name: str
@@ -69,12 +78,14 @@ class Alert:
     description: str
     level: str  # lowest monitoring level that includes it
     source: str  # where its threshold comes from, for readers of the catalogue and runbooks
+    impact: str  # user impact while it fires, for the runbook
     expr: str = ""
     for_: str = "0s"
     engine: str = "prometheus"  # "prometheus", "loki" or "cloudwatch"
     slo: str = ""  # "availability" or "latency" for burn-rate alerts
     burn_rows: tuple[BurnRateAlert, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    checks: tuple[str, ...] = ()
     runbook_url: str = ""  # absolute; alert_catalogue() sets it from the repository
 
     @property
@@ -134,6 +145,7 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
     cap = objective.sli.capitalize()
     what = "requests failing" if objective.sli == "availability" else "requests slower than the latency target"
     eks = plan.answers.platform == "aws-eks"
+    impact = _burn_impact(plan, objective)
     alerts = []
     for severity, kind, speed in ((PAGE, "Page", "fast"), (TICKET, "Ticket", "slow")):
         rows = _rows(objective, severity)
@@ -153,14 +165,34 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
                 description=description,
                 level=level,
                 source=f"plan.{objective.sli}.alerts ({', '.join(row.name for row in rows)})",
+                impact=impact[severity],
                 expr=burn_expr(objective, rows, service) if eks else "",
                 engine="prometheus" if eks else "cloudwatch",
                 slo=objective.sli,
                 burn_rows=rows,
                 labels={"slo": objective.sli, "sloth_severity": SLOTH_SEVERITY[severity]},
+                checks=(DATABASE,) if severity == PAGE else (),
             )
         )
     return alerts
+
+
+def _burn_impact(plan: ServicePlan, objective: Objective) -> dict[str, str]:
+    """What users see while each burn-rate alert of `objective` fires, by severity."""
+    if objective.sli == "availability":
+        return {
+            PAGE: f"Users see failed requests now. At this rate the {objective.budget_minutes}-minute monthly "
+            "error budget is gone within hours.",
+            TICKET: "A small share of requests fails steadily. Nobody notices one failure, but the budget runs "
+            "out within days and releases then stop (docs/slo.md).",
+        }
+    slow = f"slower than {plan.answers.latency_slo_ms} ms"
+    return {
+        PAGE: f"Requests {slow}: users wait, and clients may time out and retry. The latency budget is gone "
+        "within hours.",
+        TICKET: f"More requests than the {objective.error_budget:.0%} the SLO allows are {slow}. The budget runs "
+        "out within days.",
+    }
 
 
 def _eks_alerts(plan: ServicePlan) -> list[Alert]:
@@ -178,6 +210,10 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             ),
             level="basic",
             source="alerts.BUDGET_LOW_REMAINING over slo:period_error_budget_remaining:ratio",
+            impact=(
+                f"No user impact right now. Less than {BUDGET_LOW_REMAINING:.0%} of the {SLO_PERIOD_DAYS}-day "
+                "budget is left, so the error-budget policy applies (docs/slo.md)."
+            ),
             expr=f"{budget_remaining} < {BUDGET_LOW_REMAINING!r}",
             for_="1h",
             slo="availability",
@@ -193,6 +229,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             ),
             level="basic",
             source="fixed: 5 minutes without a target",
+            impact="Possibly none, but the SLO alerts cannot see anything: an outage now would not page.",
             expr=f"absent(up{{{job}}})",
             for_="5m",
         ),
@@ -203,6 +240,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             description="Every {{ $labels.job }} target has failed its scrape for 2 minutes.",
             level="basic",
             source="fixed: 2 minutes with every target down",
+            impact="Every instance fails its scrape: the service is most likely down for all users.",
+            checks=(DATABASE,),
             expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
             for_="2m",
         ),
@@ -213,6 +252,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             description=("Pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes."),
             level="basic",
             source=f"fixed: CrashLoopBackOff seen within {CRASH_LOOP_WINDOW} for 15 minutes",
+            impact="Fewer replicas serve traffic. If every pod crash-loops, the service is down.",
+            checks=(RESOURCES,),
             expr=(
                 f"max by (namespace, pod) (max_over_time(kube_pod_container_status_waiting_reason"
                 f'{{reason="CrashLoopBackOff", {container}}}[{CRASH_LOOP_WINDOW}])) >= 1'
@@ -233,6 +274,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container CPU limit (plan.workload.cpu_limit)",
+                impact="CPU throttling raises latency first, then errors once requests time out.",
+                checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{container}}}[5m]))\n"
                     f'/ sum by (namespace, pod) (kube_pod_container_resource_limits{{resource="cpu", {container}}})\n'
@@ -250,6 +293,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container memory limit (plan.workload.memory_limit)",
+                impact="Pods near their memory limit are OOM-killed, dropping in-flight requests.",
+                checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (container_memory_working_set_bytes{{{container}}})\n"
                     f"/ sum by (namespace, pod) "
@@ -268,6 +313,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.DISK_FREE_RATIO of node filesystems and persistent volumes",
+                impact="When the filesystem fills, writes fail: logs, temporary files and databases on the volume.",
+                checks=(FILESYSTEM,),
                 expr=(
                     'max by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}\n'
                     '  / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"}) < '
@@ -290,6 +337,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     ),
                     level="standard",
                     source="fixed: 2 minutes with the app's database check failing everywhere",
+                    impact="Every request that reads or writes data fails.",
+                    checks=(DATABASE,),
                     expr=f'max(app_dependency_up{{{job}, dependency="postgres"}}) == 0',
                     for_="2m",
                 )
@@ -303,6 +352,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
                 level="comprehensive",
                 source="fixed: 5 minutes of failed blackbox probes",
+                impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
                 expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
                 for_="5m",
             ),
@@ -316,6 +366,10 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="comprehensive",
                 source="alerts.LOG_ERROR_LINES_PER_SECOND (Loki ruler)",
+                impact=(
+                    "Some requests or background work fail; the SLO alerts may not see it when the failures "
+                    "are not HTTP responses."
+                ),
                 expr=(
                     f'sum by (service) (rate({{service="{service}"}} | json | level="error" [5m])) '
                     f"> {LOG_ERROR_LINES_PER_SECOND!r}"
@@ -338,6 +392,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
             description=f"{service} rejected invocations for lack of concurrency for 5 minutes.",
             level="basic",
             source="fixed: any throttle in 5 consecutive minutes",
+            impact="Throttled invocations return HTTP 429 (or 503) to callers.",
             engine="cloudwatch",
         ),
     ]
@@ -354,6 +409,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.LAMBDA_CONCURRENCY_RATIO of plan.function.reserved_concurrency",
+                impact="The function is close to its reserved concurrency; the next burst is throttled.",
                 engine="cloudwatch",
             ),
         ]
