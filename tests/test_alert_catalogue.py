@@ -18,6 +18,7 @@ EXPECTED = {
         "AvailabilityErrorBudgetLow",
         "ServiceAbsent",
         "ServiceDown",
+        "NoPodsServing",
         "PodCrashLooping",
     },
     ("aws-lambda", "basic"): {"AvailabilityBudgetBurnPage", "AvailabilityBudgetBurnTicket", "FunctionThrottled"},
@@ -28,11 +29,9 @@ EXPECTED[("aws-eks", "standard")] = EXPECTED[("aws-eks", "basic")] | {
     "ServiceCPUSaturation",
     "ServiceMemorySaturation",
     "DiskSpaceLow",
-}
-EXPECTED[("aws-eks", "comprehensive")] = EXPECTED[("aws-eks", "standard")] | {
     "SyntheticProbeFailing",
-    "ErrorLogsElevated",
 }
+EXPECTED[("aws-eks", "comprehensive")] = EXPECTED[("aws-eks", "standard")] | {"ErrorLogsElevated"}
 EXPECTED[("aws-lambda", "standard")] = EXPECTED[("aws-lambda", "basic")] | {
     "LatencyBudgetBurnPage",
     "LatencyBudgetBurnTicket",

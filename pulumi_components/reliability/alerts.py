@@ -38,6 +38,9 @@ SATURATION_RATIO = 0.9  # CPU or memory use over 90% of the container limit
 DISK_FREE_RATIO = 0.1  # less than 10% of a filesystem or volume free
 BUDGET_LOW_REMAINING = 0.25  # info when less than a quarter of the 30-day budget is left
 CRASH_LOOP_WINDOW = "5m"
+# A Service without a ready pod for this long pages: longer than a readiness flap (KubernetesService:
+# 2 failed probes 5 s apart) or a release's pod swap, which keeps pods ready (max unavailable 0).
+NO_PODS_FOR = "1m"
 LOG_ERROR_LINES_PER_SECOND = 1.0  # sustained error-level log lines (Loki ruler, comprehensive)
 LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved concurrency
 
@@ -113,6 +116,13 @@ def _job(plan: ServicePlan) -> str:
 
 def _container(plan: ServicePlan) -> str:
     return f'namespace="{plan.answers.service_slug}", container="{APP_CONTAINER}"'
+
+
+def _endpoints(plan: ServicePlan) -> str:
+    """The Endpoints of the Service the load balancer routes to: named after the service, in its namespace,
+    whatever the strategy (KubernetesService: the rolling Service, the canary root, the blue-green active)."""
+    slug = plan.answers.service_slug
+    return f'namespace="{slug}", endpoint="{slug}"'
 
 
 def _rows(objective: Objective, severity: str) -> tuple[BurnRateAlert, ...]:
@@ -245,6 +255,27 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
             for_="2m",
         ),
+        # No pod serves: the Service the load balancer routes to has no ready address, so every request
+        # fails at the load balancer (503) and none reaches a pod, where the SLI counts requests.
+        Alert(
+            name="NoPodsServing",
+            severity=PAGE,
+            summary="No pod of the service is ready to serve",
+            description=(
+                f"The {service} Service has had no ready endpoint for {NO_PODS_FOR}: the load balancer "
+                "has no target and answers every request with an error."
+            ),
+            level="basic",
+            source=f"fixed: {NO_PODS_FOR} with no ready address in the Service's Endpoints (kube-state-metrics)",
+            impact="Every request fails at the load balancer: the service is down for all users, and the SLO "
+            "alerts do not see it (no request reaches a pod).",
+            checks=(RESOURCES, DATABASE),
+            expr=(
+                f"max by (namespace, endpoint) (kube_endpoint_info{{{_endpoints(plan)}}})\n"
+                f'unless on (namespace, endpoint) kube_endpoint_address{{{_endpoints(plan)}, ready="true"}}'
+            ),
+            for_=NO_PODS_FOR,
+        ),
         Alert(
             name="PodCrashLooping",
             severity=TICKET,
@@ -264,6 +295,19 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     if plan.answers.monitoring_level in LEVELS[1:]:
         alerts += [
             *_burn_alerts(plan, plan.latency, "standard"),
+            # Where users meet the service: through the load balancer, its certificate and DNS, which
+            # the SLI (requests that reached a pod) cannot see.
+            Alert(
+                name="SyntheticProbeFailing",
+                severity=PAGE,
+                summary="The synthetic probe of the public endpoint fails",
+                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
+                level="standard",
+                source="fixed: 5 minutes of failed blackbox probes",
+                impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
+                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
+                for_="5m",
+            ),
             Alert(
                 name="ServiceCPUSaturation",
                 severity=TICKET,
@@ -346,17 +390,6 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     if plan.answers.monitoring_level == "comprehensive":
         alerts += [
             Alert(
-                name="SyntheticProbeFailing",
-                severity=PAGE,
-                summary="The synthetic probe of the public endpoint fails",
-                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
-                level="comprehensive",
-                source="fixed: 5 minutes of failed blackbox probes",
-                impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
-                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
-                for_="5m",
-            ),
-            Alert(
                 name="ErrorLogsElevated",
                 severity=TICKET,
                 summary="The service writes error-level logs steadily",
@@ -434,6 +467,7 @@ ALL_ALERT_NAMES = (
     "AvailabilityErrorBudgetLow",
     "ServiceAbsent",
     "ServiceDown",
+    "NoPodsServing",
     "PodCrashLooping",
     "LatencyBudgetBurnPage",
     "LatencyBudgetBurnTicket",
