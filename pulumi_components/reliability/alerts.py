@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .plan import ServicePlan
-from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective
+from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective, duration_seconds
 
 # Which monitoring levels include an alert: each level includes those below it.
 LEVELS = ("basic", "standard", "comprehensive")
@@ -116,6 +116,12 @@ def _job(plan: ServicePlan) -> str:
 
 def _container(plan: ServicePlan) -> str:
     return f'namespace="{plan.answers.service_slug}", container="{APP_CONTAINER}"'
+
+
+def _spoken(duration: str) -> str:
+    """'1m' -> '1 minute', '5m' -> '5 minutes': a whole number of minutes, as descriptions say it."""
+    minutes = duration_seconds(duration) // 60
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
 def _endpoints(plan: ServicePlan) -> str:
@@ -262,11 +268,12 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             severity=PAGE,
             summary="No pod of the service is ready to serve",
             description=(
-                f"The {service} Service has had no ready endpoint for {NO_PODS_FOR}: the load balancer "
+                f"The {service} Service has had no ready endpoint for {_spoken(NO_PODS_FOR)}: the load balancer "
                 "has no target and answers every request with an error."
             ),
             level="basic",
-            source=f"fixed: {NO_PODS_FOR} with no ready address in the Service's Endpoints (kube-state-metrics)",
+            source=f"fixed: {_spoken(NO_PODS_FOR)} with no ready address in the Service's Endpoints "
+            "(kube-state-metrics)",
             impact="Every request fails at the load balancer: the service is down for all users, and the SLO "
             "alerts do not see it (no request reaches a pod).",
             checks=(RESOURCES, DATABASE),
