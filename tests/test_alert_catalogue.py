@@ -107,8 +107,10 @@ def test_the_guide_lists_every_alert():
     assert listed == set(ALL_ALERT_NAMES)
     every = {
         name
-        for p in ("aws-eks", "aws-lambda")
-        for name in alert_names(plan(platform=p, monitoring_level="comprehensive"))
+        for p, level, database in itertools.product(
+            ("aws-eks", "aws-lambda"), ("basic", "standard", "comprehensive"), ("postgres", "none")
+        )
+        for name in alert_names(plan(platform=p, monitoring_level=level, database=database))
     }
     assert every == set(ALL_ALERT_NAMES), "ALL_ALERT_NAMES is exactly what some answers produce"
 

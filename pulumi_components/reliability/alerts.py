@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .plan import ServicePlan
+from .answers import Answers
+from .plan import ServicePlan, plan_service
 from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective, duration_seconds
 
 # Which monitoring levels include an alert: each level includes those below it.
@@ -467,26 +468,26 @@ def alert_names(plan: ServicePlan) -> tuple[str, ...]:
     return tuple(alert.name for alert in alert_catalogue(plan))
 
 
-# Every name any answer combination can produce, for documentation and tests.
-ALL_ALERT_NAMES = (
-    "AvailabilityBudgetBurnPage",
-    "AvailabilityBudgetBurnTicket",
-    "AvailabilityErrorBudgetLow",
-    "ServiceAbsent",
-    "ServiceDown",
-    "NoPodsServing",
-    "PodCrashLooping",
-    "LatencyBudgetBurnPage",
-    "LatencyBudgetBurnTicket",
-    "ServiceCPUSaturation",
-    "ServiceMemorySaturation",
-    "DiskSpaceLow",
-    "DatabaseUnavailable",
-    "SyntheticProbeFailing",
-    "ErrorLogsElevated",
-    "FunctionThrottled",
-    "FunctionConcurrencySaturation",
-)
+def _every_alert_name() -> tuple[str, ...]:
+    """Every name some answers produce: each platform at the highest level (levels include those below
+    them) with a database, in catalogue order."""
+    names: list[str] = []
+    for platform in ("aws-eks", "aws-lambda"):
+        answers = Answers(
+            "Every alert",
+            "every-alert",
+            "platform",
+            "platform@example.com",
+            platform=platform,
+            monitoring_level=LEVELS[-1],
+            database="postgres",
+        )
+        names += [name for name in alert_names(plan_service(answers)) if name not in names]
+    return tuple(names)
+
+
+# Every name any answer combination can produce, for documentation and tests: read off the catalogue.
+ALL_ALERT_NAMES = _every_alert_name()
 
 
 def catalogue_data(plan: ServicePlan) -> list[dict]:
