@@ -148,10 +148,12 @@ class GroundworkExtension(Extension):
             reliability_risks=_of_plan("risks", "assess_risks"),
             recovery_objectives=_of_plan("recovery", "recovery_objectives"),
             incident_policy=incident_policy,
-            # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md.
+            # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md
+            # (one template looping over the catalogue) printing runbook_facts(alert).
             alert_catalogue=_of_plan("alerts", "alert_catalogue"),
             alert_names=_of_plan("alerts", "alert_names"),
             alert_catalogue_data=_of_plan("alerts", "catalogue_data"),
+            runbook_facts=_of_plan("runbooks", "runbook_facts"),
             prometheus_rules=_of_plan("prometheus_rules", "rule_file"),
             loki_rules=_of_plan("prometheus_rules", "loki_rule_file"),
             promtool_tests=_of_plan("promtool_tests", "test_files"),

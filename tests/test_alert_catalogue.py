@@ -18,6 +18,7 @@ EXPECTED = {
         "AvailabilityErrorBudgetLow",
         "ServiceAbsent",
         "ServiceDown",
+        "NoPodsServing",
         "PodCrashLooping",
     },
     ("aws-lambda", "basic"): {"AvailabilityBudgetBurnPage", "AvailabilityBudgetBurnTicket", "FunctionThrottled"},
@@ -28,11 +29,9 @@ EXPECTED[("aws-eks", "standard")] = EXPECTED[("aws-eks", "basic")] | {
     "ServiceCPUSaturation",
     "ServiceMemorySaturation",
     "DiskSpaceLow",
-}
-EXPECTED[("aws-eks", "comprehensive")] = EXPECTED[("aws-eks", "standard")] | {
     "SyntheticProbeFailing",
-    "ErrorLogsElevated",
 }
+EXPECTED[("aws-eks", "comprehensive")] = EXPECTED[("aws-eks", "standard")] | {"ErrorLogsElevated"}
 EXPECTED[("aws-lambda", "standard")] = EXPECTED[("aws-lambda", "basic")] | {
     "LatencyBudgetBurnPage",
     "LatencyBudgetBurnTicket",
@@ -108,8 +107,10 @@ def test_the_guide_lists_every_alert():
     assert listed == set(ALL_ALERT_NAMES)
     every = {
         name
-        for p in ("aws-eks", "aws-lambda")
-        for name in alert_names(plan(platform=p, monitoring_level="comprehensive"))
+        for p, level, database in itertools.product(
+            ("aws-eks", "aws-lambda"), ("basic", "standard", "comprehensive"), ("postgres", "none")
+        )
+        for name in alert_names(plan(platform=p, monitoring_level=level, database=database))
     }
     assert every == set(ALL_ALERT_NAMES), "ALL_ALERT_NAMES is exactly what some answers produce"
 

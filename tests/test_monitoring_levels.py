@@ -22,13 +22,13 @@ EKS_STANDARD = EKS_BASIC | {
     "values/grafana.yaml",
     "values/loki.yaml",
     "values/alloy.yaml",
+    "values/prometheus-blackbox-exporter.yaml",
 }
 EKS_COMPREHENSIVE = EKS_STANDARD | {
     "dashboards/error-budget.json",
     "loki/rules.yml",
     "values/tempo.yaml",
     "values/opentelemetry-collector.yaml",
-    "values/prometheus-blackbox-exporter.yaml",
 }
 FILES = {
     ("aws-eks", "basic"): EKS_BASIC,

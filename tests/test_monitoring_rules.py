@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -140,21 +141,65 @@ def test_errors_at_the_budget_never_page(tmp_path):
     assert code == 0, output[-3000:]
 
 
-def test_a_total_outage_pages_within_an_evaluation_of_the_windows_crossing(tmp_path):
-    # No `for`: the 1h window crosses 0.0144 after 0.86 min, so the evaluation at minute 1 pages, or
-    # the one after it when the alert group reads the recordings before their group has run (see below).
+def test_a_total_outage_pages_at_the_first_evaluation_after_the_windows_cross(tmp_path):
+    # No `for`: the 1h window crosses 0.0144 after 0.86 min, so the evaluation at minute 1 pages. The
+    # alert sits in its recordings' group, after them, so it reads this evaluation's ratios.
     directory = shutil.copytree(prometheus_dir("basic"), tmp_path / "prometheus")
-    code, output = scenario(directory, 1.0, 10, [(0, False), (2, True), (10, True)])
+    code, output = scenario(directory, 1.0, 10, [(0, False), (1, True), (10, True)])
     assert code == 0, output[-3000:]
 
 
-def test_two_percent_errors_page_within_an_evaluation_of_the_hour_window_crossing(tmp_path):
-    # 0.0144 / 0.02 x 60 = 43.2 min: silent at 43, paging by 45. The alert reads recording rules of
-    # other groups, and groups evaluate independently (in promtool as in Prometheus), so at 44 it
-    # may still see the previous evaluation's ratio: one evaluation of lag, seen in a CI run.
+def test_two_percent_errors_page_as_soon_as_the_hour_window_crosses(tmp_path):
+    # 0.0144 / 0.02 x 60 = 43.2 min: silent at 43, paging at 44 (the next one-minute evaluation).
     directory = shutil.copytree(prometheus_dir("basic"), tmp_path / "prometheus")
-    code, output = scenario(directory, 0.02, 50, [(43, False), (45, True)])
+    code, output = scenario(directory, 0.02, 50, [(43, False), (44, True)])
     assert code == 0, output[-3000:]
+
+
+def test_every_rule_follows_the_recordings_it_reads_in_their_group():
+    # Groups evaluate independently (in promtool as in Prometheus): an alert reading another group's
+    # recordings may see the previous evaluation, one evaluation of lag on the page.
+    groups = yaml.safe_load((prometheus_dir("standard") / "rules.yml").read_text())["groups"]
+    alerts_reading = 0
+    for group in groups:
+        recorded: set[str] = set()
+        for rule in group["rules"]:
+            reads = set(re.findall(r"\bslo:[a-z0-9_:]+", rule["expr"]))
+            assert reads <= recorded, f"{rule.get('alert') or rule['record']} reads {reads - recorded} too early"
+            alerts_reading += bool(reads and "alert" in rule)
+            recorded |= {rule["record"]} if "record" in rule else set()
+    assert alerts_reading == 5, "four burn-rate alerts and the budget-left one"
+
+
+def _no_pods_case(directory: Path) -> tuple[int, str]:
+    return promtool_test(directory, ("alerts.test.yml",))
+
+
+def test_no_pods_serving_pages_a_minute_after_the_last_ready_pod_goes(tmp_path):
+    # The generated case: two pods ready until minute 30, then none; silent at 30 (pending), paging at 31.
+    cases = yaml.safe_load((prometheus_dir("basic") / "alerts.test.yml").read_text())["tests"]
+    (case,) = [c for c in cases if c["name"] == "NoPodsServing fires 1 min after the last ready pod goes"]
+    assert [(c["eval_time"], bool(c["exp_alerts"])) for c in case["alert_rule_test"]] == [
+        ("29m", False),
+        ("30m", False),
+        ("31m", True),
+    ]
+
+    def slower(rule):
+        if rule.get("alert") == "NoPodsServing":
+            rule["for"] = "2m"
+
+    code, output = _no_pods_case(_mutated(tmp_path / "slower", slower))
+    assert code != 0 and "NoPodsServing fires" in output
+
+
+def test_no_pods_serving_cases_catch_a_rule_that_ignores_readiness(tmp_path):
+    def any_address(rule):
+        if rule.get("alert") == "NoPodsServing":
+            rule["expr"] = rule["expr"].replace(', ready="true"', "")
+
+    code, output = _no_pods_case(_mutated(tmp_path, any_address))
+    assert code != 0 and "NoPodsServing fires" in output
 
 
 def test_burn_rate_alerts_have_no_for_as_in_sloth():

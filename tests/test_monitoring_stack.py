@@ -23,7 +23,7 @@ CRDS = Path(__file__).parent / "reference" / "crds"
 SCHEMAS = Path(__file__).parent / "reference" / "chart-keys"
 LEVEL_CHARTS = {
     "basic": {"kube-prometheus-stack"},
-    "standard": {"kube-prometheus-stack", "grafana", "loki", "alloy"},
+    "standard": {"kube-prometheus-stack", "grafana", "loki", "alloy", "prometheus-blackbox-exporter"},
     "comprehensive": {
         "kube-prometheus-stack",
         "grafana",
@@ -139,7 +139,8 @@ def test_dashboards_and_log_rules_are_configmaps_for_the_sidecars():
 
 
 def test_probe_targets_the_public_url_with_the_service_label():
-    values = releases(build("comprehensive"))["prometheus-blackbox-exporter"].inputs["values"]
+    # From `standard` up: availability where users meet the service, through the load balancer.
+    values = releases(build("standard"))["prometheus-blackbox-exporter"].inputs["values"]
     (target,) = values["serviceMonitor"]["targets"]
     assert target["url"] == "https://example.com/healthz"
     assert target["additionalMetricsRelabels"] == {"service": "example-service"}

@@ -286,7 +286,7 @@ def test_team_files_are_moved_aside_not_deleted_and_conflicts_are_found(tmp_path
 
 def test_changing_answers_on_update_moves_every_artifact_keeps_team_files_and_refuses_bad_data(template, tmp_path):
     repo = generate(template, tmp_path / "svc", "v3.0.0", monitoring_level="comprehensive")
-    note = repo / "docs" / "runbooks" / "notes" / "SyntheticProbeFailing.md"  # comprehensive only
+    note = repo / "docs" / "runbooks" / "notes" / "SyntheticProbeFailing.md"  # standard and up: basic drops it
     note.write_text(note.read_text() + "\n- 2025-04: failed from eu-west-1 only; see INC-7.\n")
     commit_all(repo, "Team note")
 

@@ -127,6 +127,7 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 
 
 # The rule modules register themselves on import; each covers one area.
+from . import alerting as alerting_rules  # noqa: E402,F401
 from . import bootstrap, cluster, edge, lambda_release, pipelines, reachability, rules_common  # noqa: E402,F401
 from . import checklists as checklist_rules  # noqa: E402,F401
 from . import dr as dr_rules  # noqa: E402,F401

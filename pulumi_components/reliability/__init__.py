@@ -8,7 +8,7 @@ plan; `slo.py` holds the error budgets and burn-rate alerts.
 """
 
 # Feasibility, cost, risks and incident policy of a plan (the reliability documents read these);
-# Prometheus rules, their promtool tests, Alertmanager routes and Grafana dashboards for the alert catalogue.
+# Prometheus rules, their promtool tests, Alertmanager routes, Grafana dashboards and runbooks for the alert catalogue.
 from . import (  # noqa: F401
     alertmanager,
     availability,
@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     promtool_tests,
     recovery,
     risks,
+    runbooks,
 )
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers

@@ -1,9 +1,12 @@
 """The alert catalogue: every alert a generated repository defines, from its plan.
 
-One list per (platform, monitoring level, database). The Prometheus rules
+One list per (platform, monitoring level, database). Everything known about an
+alert is here: its rule, severity, user impact and the checks its runbook adds
+(`runbooks.py` turns these into the facts a runbook prints). The Prometheus rules
 (aws-eks), the CloudWatch alarms (aws-lambda), the Alertmanager routes, the
-runbooks (`docs/runbooks/<AlertName>.md`) and the tests all read alert names
-from here, so an alert cannot exist without its runbook or the reverse.
+runbooks and team notes (`docs/runbooks/<AlertName>.md`, one template per folder
+looping over this catalogue) and the tests all read it, so adding an alert is
+one entry here and its promtool case in `promtool_tests.py`.
 
 Burn-rate alerts follow `slo.py`: one page alert per SLO joining the two page
 rows of the table (1h & 5m at 14.4x, 6h & 30m at 6x) and one ticket alert
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .plan import ServicePlan
-from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective
+from .answers import Answers
+from .plan import ServicePlan, plan_service
+from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective, duration_seconds
 
 # Which monitoring levels include an alert: each level includes those below it.
 LEVELS = ("basic", "standard", "comprehensive")
@@ -35,10 +39,17 @@ SATURATION_RATIO = 0.9  # CPU or memory use over 90% of the container limit
 DISK_FREE_RATIO = 0.1  # less than 10% of a filesystem or volume free
 BUDGET_LOW_REMAINING = 0.25  # info when less than a quarter of the 30-day budget is left
 CRASH_LOOP_WINDOW = "5m"
+# A Service without a ready pod for this long pages: longer than a readiness flap (KubernetesService:
+# 2 failed probes 5 s apart) or a release's pod swap, which keeps pods ready (max unavailable 0).
+NO_PODS_FOR = "1m"
 LOG_ERROR_LINES_PER_SECOND = 1.0  # sustained error-level log lines (Loki ruler, comprehensive)
 LAMBDA_CONCURRENCY_RATIO = 0.9  # concurrent executions over 90% of reserved concurrency
 
 PAGE, TICKET, INFO = "critical", "warning", "info"
+
+# What a runbook's "First checks" add to the common ones, per alert (Alert.checks): resource use
+# against the limits, the node filesystems, the database's recent events (when there is one).
+RESOURCES, FILESYSTEM, DATABASE = "resources", "filesystem", "database"
 
 # The branch runbook links open: the one the pipelines deploy from.
 RUNBOOK_BRANCH = "main"
@@ -61,6 +72,8 @@ class Alert:
     `expr` is PromQL (aws-eks), LogQL (`engine="loki"`), or empty on aws-lambda,
     where `slo_alarms.py` builds CloudWatch alarms from `burn_rows` or `metric`.
     `description` may use Prometheus' `{{ $labels.x }}` templating on aws-eks.
+    `impact` is what users see while it fires; `checks` are the runbook's extra first
+    checks (RESOURCES, FILESYSTEM, DATABASE).
     """
 
     name: str
@@ -69,12 +82,14 @@ class Alert:
     description: str
     level: str  # lowest monitoring level that includes it
     source: str  # where its threshold comes from, for readers of the catalogue and runbooks
+    impact: str  # user impact while it fires, for the runbook
     expr: str = ""
     for_: str = "0s"
     engine: str = "prometheus"  # "prometheus", "loki" or "cloudwatch"
     slo: str = ""  # "availability" or "latency" for burn-rate alerts
     burn_rows: tuple[BurnRateAlert, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    checks: tuple[str, ...] = ()
     runbook_url: str = ""  # absolute; alert_catalogue() sets it from the repository
 
     @property
@@ -102,6 +117,19 @@ def _job(plan: ServicePlan) -> str:
 
 def _container(plan: ServicePlan) -> str:
     return f'namespace="{plan.answers.service_slug}", container="{APP_CONTAINER}"'
+
+
+def _spoken(duration: str) -> str:
+    """'1m' -> '1 minute', '5m' -> '5 minutes': a whole number of minutes, as descriptions say it."""
+    minutes = duration_seconds(duration) // 60
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def _endpoints(plan: ServicePlan) -> str:
+    """The Endpoints of the Service the load balancer routes to: named after the service, in its namespace,
+    whatever the strategy (KubernetesService: the rolling Service, the canary root, the blue-green active)."""
+    slug = plan.answers.service_slug
+    return f'namespace="{slug}", endpoint="{slug}"'
 
 
 def _rows(objective: Objective, severity: str) -> tuple[BurnRateAlert, ...]:
@@ -134,6 +162,7 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
     cap = objective.sli.capitalize()
     what = "requests failing" if objective.sli == "availability" else "requests slower than the latency target"
     eks = plan.answers.platform == "aws-eks"
+    impact = _burn_impact(plan, objective)
     alerts = []
     for severity, kind, speed in ((PAGE, "Page", "fast"), (TICKET, "Ticket", "slow")):
         rows = _rows(objective, severity)
@@ -153,14 +182,34 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
                 description=description,
                 level=level,
                 source=f"plan.{objective.sli}.alerts ({', '.join(row.name for row in rows)})",
+                impact=impact[severity],
                 expr=burn_expr(objective, rows, service) if eks else "",
                 engine="prometheus" if eks else "cloudwatch",
                 slo=objective.sli,
                 burn_rows=rows,
                 labels={"slo": objective.sli, "sloth_severity": SLOTH_SEVERITY[severity]},
+                checks=(DATABASE,) if severity == PAGE else (),
             )
         )
     return alerts
+
+
+def _burn_impact(plan: ServicePlan, objective: Objective) -> dict[str, str]:
+    """What users see while each burn-rate alert of `objective` fires, by severity."""
+    if objective.sli == "availability":
+        return {
+            PAGE: f"Users see failed requests now. At this rate the {objective.budget_minutes}-minute monthly "
+            "error budget is gone within hours.",
+            TICKET: "A small share of requests fails steadily. Nobody notices one failure, but the budget runs "
+            "out within days and releases then stop (docs/slo.md).",
+        }
+    slow = f"slower than {plan.answers.latency_slo_ms} ms"
+    return {
+        PAGE: f"Requests {slow}: users wait, and clients may time out and retry. The latency budget is gone "
+        "within hours.",
+        TICKET: f"More requests than the {objective.error_budget:.0%} the SLO allows are {slow}. The budget runs "
+        "out within days.",
+    }
 
 
 def _eks_alerts(plan: ServicePlan) -> list[Alert]:
@@ -178,6 +227,10 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             ),
             level="basic",
             source="alerts.BUDGET_LOW_REMAINING over slo:period_error_budget_remaining:ratio",
+            impact=(
+                f"No user impact right now. Less than {BUDGET_LOW_REMAINING:.0%} of the {SLO_PERIOD_DAYS}-day "
+                "budget is left, so the error-budget policy applies (docs/slo.md)."
+            ),
             expr=f"{budget_remaining} < {BUDGET_LOW_REMAINING!r}",
             for_="1h",
             slo="availability",
@@ -193,6 +246,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             ),
             level="basic",
             source="fixed: 5 minutes without a target",
+            impact="Possibly none, but the SLO alerts cannot see anything: an outage now would not page.",
             expr=f"absent(up{{{job}}})",
             for_="5m",
         ),
@@ -203,8 +257,32 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             description="Every {{ $labels.job }} target has failed its scrape for 2 minutes.",
             level="basic",
             source="fixed: 2 minutes with every target down",
+            impact="Every instance fails its scrape: the service is most likely down for all users.",
+            checks=(DATABASE,),
             expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
             for_="2m",
+        ),
+        # No pod serves: the Service the load balancer routes to has no ready address, so every request
+        # fails at the load balancer (503) and none reaches a pod, where the SLI counts requests.
+        Alert(
+            name="NoPodsServing",
+            severity=PAGE,
+            summary="No pod of the service is ready to serve",
+            description=(
+                f"The {service} Service has had no ready endpoint for {_spoken(NO_PODS_FOR)}: the load balancer "
+                "has no target and answers every request with an error."
+            ),
+            level="basic",
+            source=f"fixed: {_spoken(NO_PODS_FOR)} with no ready address in the Service's Endpoints "
+            "(kube-state-metrics)",
+            impact="Every request fails at the load balancer: the service is down for all users, and the SLO "
+            "alerts do not see it (no request reaches a pod).",
+            checks=(RESOURCES, DATABASE),
+            expr=(
+                f"max by (namespace, endpoint) (kube_endpoint_info{{{_endpoints(plan)}}})\n"
+                f'unless on (namespace, endpoint) kube_endpoint_address{{{_endpoints(plan)}, ready="true"}}'
+            ),
+            for_=NO_PODS_FOR,
         ),
         Alert(
             name="PodCrashLooping",
@@ -213,6 +291,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             description=("Pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes."),
             level="basic",
             source=f"fixed: CrashLoopBackOff seen within {CRASH_LOOP_WINDOW} for 15 minutes",
+            impact="Fewer replicas serve traffic. If every pod crash-loops, the service is down.",
+            checks=(RESOURCES,),
             expr=(
                 f"max by (namespace, pod) (max_over_time(kube_pod_container_status_waiting_reason"
                 f'{{reason="CrashLoopBackOff", {container}}}[{CRASH_LOOP_WINDOW}])) >= 1'
@@ -223,6 +303,19 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     if plan.answers.monitoring_level in LEVELS[1:]:
         alerts += [
             *_burn_alerts(plan, plan.latency, "standard"),
+            # Where users meet the service: through the load balancer, its certificate and DNS, which
+            # the SLI (requests that reached a pod) cannot see.
+            Alert(
+                name="SyntheticProbeFailing",
+                severity=PAGE,
+                summary="The synthetic probe of the public endpoint fails",
+                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
+                level="standard",
+                source="fixed: 5 minutes of failed blackbox probes",
+                impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
+                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
+                for_="5m",
+            ),
             Alert(
                 name="ServiceCPUSaturation",
                 severity=TICKET,
@@ -233,6 +326,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container CPU limit (plan.workload.cpu_limit)",
+                impact="CPU throttling raises latency first, then errors once requests time out.",
+                checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{container}}}[5m]))\n"
                     f'/ sum by (namespace, pod) (kube_pod_container_resource_limits{{resource="cpu", {container}}})\n'
@@ -250,6 +345,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container memory limit (plan.workload.memory_limit)",
+                impact="Pods near their memory limit are OOM-killed, dropping in-flight requests.",
+                checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (container_memory_working_set_bytes{{{container}}})\n"
                     f"/ sum by (namespace, pod) "
@@ -268,6 +365,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.DISK_FREE_RATIO of node filesystems and persistent volumes",
+                impact="When the filesystem fills, writes fail: logs, temporary files and databases on the volume.",
+                checks=(FILESYSTEM,),
                 expr=(
                     'max by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}\n'
                     '  / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"}) < '
@@ -290,22 +389,14 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     ),
                     level="standard",
                     source="fixed: 2 minutes with the app's database check failing everywhere",
+                    impact="Every request that reads or writes data fails.",
+                    checks=(DATABASE,),
                     expr=f'max(app_dependency_up{{{job}, dependency="postgres"}}) == 0',
                     for_="2m",
                 )
             )
     if plan.answers.monitoring_level == "comprehensive":
         alerts += [
-            Alert(
-                name="SyntheticProbeFailing",
-                severity=PAGE,
-                summary="The synthetic probe of the public endpoint fails",
-                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
-                level="comprehensive",
-                source="fixed: 5 minutes of failed blackbox probes",
-                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
-                for_="5m",
-            ),
             Alert(
                 name="ErrorLogsElevated",
                 severity=TICKET,
@@ -316,6 +407,10 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="comprehensive",
                 source="alerts.LOG_ERROR_LINES_PER_SECOND (Loki ruler)",
+                impact=(
+                    "Some requests or background work fail; the SLO alerts may not see it when the failures "
+                    "are not HTTP responses."
+                ),
                 expr=(
                     f'sum by (service) (rate({{service="{service}"}} | json | level="error" [5m])) '
                     f"> {LOG_ERROR_LINES_PER_SECOND!r}"
@@ -338,6 +433,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
             description=f"{service} rejected invocations for lack of concurrency for 5 minutes.",
             level="basic",
             source="fixed: any throttle in 5 consecutive minutes",
+            impact="Throttled invocations return HTTP 429 (or 503) to callers.",
             engine="cloudwatch",
         ),
     ]
@@ -354,6 +450,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
                 ),
                 level="standard",
                 source="alerts.LAMBDA_CONCURRENCY_RATIO of plan.function.reserved_concurrency",
+                impact="The function is close to its reserved concurrency; the next burst is throttled.",
                 engine="cloudwatch",
             ),
         ]
@@ -371,25 +468,26 @@ def alert_names(plan: ServicePlan) -> tuple[str, ...]:
     return tuple(alert.name for alert in alert_catalogue(plan))
 
 
-# Every name any answer combination can produce, for documentation and tests.
-ALL_ALERT_NAMES = (
-    "AvailabilityBudgetBurnPage",
-    "AvailabilityBudgetBurnTicket",
-    "AvailabilityErrorBudgetLow",
-    "ServiceAbsent",
-    "ServiceDown",
-    "PodCrashLooping",
-    "LatencyBudgetBurnPage",
-    "LatencyBudgetBurnTicket",
-    "ServiceCPUSaturation",
-    "ServiceMemorySaturation",
-    "DiskSpaceLow",
-    "DatabaseUnavailable",
-    "SyntheticProbeFailing",
-    "ErrorLogsElevated",
-    "FunctionThrottled",
-    "FunctionConcurrencySaturation",
-)
+def _every_alert_name() -> tuple[str, ...]:
+    """Every name some answers produce: each platform at the highest level (levels include those below
+    them) with a database, in catalogue order."""
+    names: list[str] = []
+    for platform in ("aws-eks", "aws-lambda"):
+        answers = Answers(
+            "Every alert",
+            "every-alert",
+            "platform",
+            "platform@example.com",
+            platform=platform,
+            monitoring_level=LEVELS[-1],
+            database="postgres",
+        )
+        names += [name for name in alert_names(plan_service(answers)) if name not in names]
+    return tuple(names)
+
+
+# Every name any answer combination can produce, for documentation and tests: read off the catalogue.
+ALL_ALERT_NAMES = _every_alert_name()
 
 
 def catalogue_data(plan: ServicePlan) -> list[dict]:

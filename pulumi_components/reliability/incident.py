@@ -130,3 +130,8 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
 
 def oncall_tool(plan: ServicePlan) -> OncallTool:
     return ONCALL_TOOLS[plan.answers.oncall]
+
+
+# The incident an alert opens in production, by its `severity` label (SEVERITIES' `opened_by`);
+# the incident commander may raise a page to SEV-1.
+INCIDENT_FOR_ALERT_SEVERITY: dict[str, str] = {"critical": "SEV-2", "warning": "SEV-3", "info": "SEV-4"}

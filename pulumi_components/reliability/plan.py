@@ -43,7 +43,7 @@ WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # what a WAF rate-based rule accepts
 
 MONITORING_COMPONENTS: dict[str, tuple[str, ...]] = {
     "basic": ("prometheus", "alertmanager"),
-    "standard": ("prometheus", "alertmanager", "grafana", "loki", "alloy"),
+    "standard": ("prometheus", "alertmanager", "grafana", "loki", "alloy", "blackbox-exporter"),
     "comprehensive": (
         "prometheus",
         "alertmanager",

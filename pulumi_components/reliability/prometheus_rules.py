@@ -14,7 +14,14 @@ find these SLOs. They also carry `service` and `slo`, which the alerts and this
 repo's dashboards select on. Pyrra's tools read Pyrra's own recording rules
 (and its ServiceLevelObjective objects), which are not generated here.
 
-Two deliberate differences from Sloth: every ratio reads 0, not NaN, without
+Groups differ from Sloth's three (SLI recordings, meta recordings, alerts): the
+recordings and the alerts that read them (burn rates, budget left) share one group,
+in that order. Prometheus evaluates a group's rules in sequence, each seeing what
+the ones before it recorded at the same evaluation, while separate groups run
+independently, so an alert in another group may read the previous evaluation's
+ratio: one evaluation of lag on every SLO page, gone here.
+
+Two more deliberate differences from Sloth: every ratio reads 0, not NaN, without
 traffic; and the 30-day ratio is request-weighted (bad requests over all
 requests in the period, from per-evaluation 5-minute rates), where Sloth
 averages the 5-minute ratio over time, so time without traffic counts as
@@ -177,10 +184,14 @@ def meta_recordings(plan: ServicePlan) -> list[dict[str, Any]]:
     return rules
 
 
-def alerting_rules(plan: ServicePlan, time_scale: int = 1, engine: str = "prometheus") -> list[dict[str, Any]]:
+def alerting_rules(
+    plan: ServicePlan, time_scale: int = 1, engine: str = "prometheus", slo: bool | None = None
+) -> list[dict[str, Any]]:
+    """The catalogue's alerts of `engine`; with `slo`, only those reading the SLO recordings (True)
+    or only the others (False)."""
     rules = []
     for alert in alert_catalogue(plan):
-        if alert.engine != engine:
+        if alert.engine != engine or (slo is not None and bool(alert.slo) != slo):
             continue
         rule = {"alert": alert.name, "expr": alert.expr}
         if alert.for_ != "0s":
@@ -196,13 +207,14 @@ def alerting_rules(plan: ServicePlan, time_scale: int = 1, engine: str = "promet
 
 
 def rule_file(plan: ServicePlan, time_scale: int = 1) -> dict[str, Any]:
-    """The Prometheus rule file: SLI recordings, then meta recordings, then alerts."""
+    """The Prometheus rule file: the SLO group (SLI recordings, meta recordings, then the alerts reading
+    them, evaluated in that order), then the other alerts."""
     slug = plan.answers.service_slug
+    slo_rules = [*sli_recordings(plan, time_scale), *meta_recordings(plan), *alerting_rules(plan, time_scale, slo=True)]
     return {
         "groups": [
-            {"name": f"{slug}-slo-sli-recordings", "rules": sli_recordings(plan, time_scale)},
-            {"name": f"{slug}-slo-meta-recordings", "rules": meta_recordings(plan)},
-            {"name": f"{slug}-alerts", "rules": alerting_rules(plan, time_scale)},
+            {"name": f"{slug}-slo", "rules": slo_rules},
+            {"name": f"{slug}-alerts", "rules": alerting_rules(plan, time_scale, slo=False)},
         ]
     }
 
@@ -214,9 +226,9 @@ def loki_rule_file(plan: ServicePlan) -> dict[str, Any]:
 
 def rule_count(plan: ServicePlan) -> dict[str, int]:
     """Recording and alerting rules in the Prometheus file, and Loki ruler alerts."""
-    groups = rule_file(plan)["groups"]
+    rules = [rule for group in rule_file(plan)["groups"] for rule in group["rules"]]
     return {
-        "recording": len(groups[0]["rules"]) + len(groups[1]["rules"]),
-        "alerting": len(groups[2]["rules"]),
+        "recording": sum("record" in rule for rule in rules),
+        "alerting": sum("alert" in rule for rule in rules),
         "loki": len(loki_rule_file(plan)["groups"][0]["rules"]),
     }

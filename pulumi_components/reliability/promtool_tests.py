@@ -187,6 +187,41 @@ def _budget_low_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
     ]
 
 
+def _no_pods_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
+    """Two pods serve, then both stop being ready at OUTAGE_START_MINUTES (kube-state-metrics drops their
+    ready addresses: a staleness marker); the page fires `for` after the first evaluation without one.
+    One pod of two not ready is no page."""
+    slug = plan.answers.service_slug
+    endpoints = {"namespace": slug, "endpoint": slug}
+    scrape = {**endpoints, "job": "kube-state-metrics"}
+    start, span = OUTAGE_START_MINUTES, OUTAGE_START_MINUTES + 20
+    fire = start + _minutes(alert.for_)
+
+    def address(ip: str, ready_until: int | None) -> list[dict[str, str]]:
+        if ready_until is None:
+            return [_series("kube_endpoint_address", {**scrape, "ip": ip, "ready": "true"}, gauge(1, span))]
+        rest = span - ready_until
+        return [
+            _series("kube_endpoint_address", {**scrape, "ip": ip, "ready": "true"}, f"1x{ready_until - 1} stale"),
+            _series("kube_endpoint_address", {**scrape, "ip": ip, "ready": "false"}, f"_x{ready_until - 1} 1x{rest}"),
+        ]
+
+    info = _series("kube_endpoint_info", scrape, gauge(1, span))
+    return [
+        _case(
+            f"{alert.name} fires {fire - start} min after the last ready pod goes",
+            [info, *address("10.0.2.5", start), *address("10.0.3.7", start)],
+            [_check(plan, alert, start - 1, None), _check(plan, alert, start, None)]
+            + [_check(plan, alert, fire, endpoints)],
+        ),
+        _case(
+            f"{alert.name} stays silent while one pod of two serves",
+            [info, *address("10.0.2.5", start), *address("10.0.3.7", None)],
+            [_check(plan, alert, minute, None) for minute in (start, fire, span - 1)],
+        ),
+    ]
+
+
 # --- Everything else: one bad and one healthy steady state -------------------------------------------------------
 
 
@@ -293,6 +328,8 @@ def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
         return _burn_cases(plan, alert)
     if alert.name == "AvailabilityErrorBudgetLow":
         return _budget_low_cases(plan, alert)
+    if alert.name == "NoPodsServing":
+        return _no_pods_cases(plan, alert)
     series, labels = _steady_series(plan, alert)
     return _steady_cases(plan, alert, series, labels)
 

@@ -119,13 +119,17 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
     answers = plan.answers
     risks = []
     if answers.monitoring_level != "comprehensive":
+        # The blackbox probe runs on aws-eks from `standard` up.
+        probed = answers.platform == "aws-eks" and answers.monitoring_level == "standard"
+        missing = "distributed tracing" if probed else "distributed tracing or synthetic probes"
+        unseen = "" if probed else " and outages seen only from outside"
         risks.append(
             Risk(
                 "no-tracing",
                 "low" if answers.monitoring_level == "standard" else "medium",
-                "No distributed tracing or synthetic probes: latency regressions in dependencies and outages "
-                "seen only from outside are found by users first.",
-                "Choose monitoring_level comprehensive for Tempo tracing and blackbox probes.",
+                f"No {missing}: latency regressions in dependencies{unseen} are found by users first.",
+                "Choose monitoring_level comprehensive for Tempo tracing"
+                + ("." if probed else " and blackbox probes (standard or higher on aws-eks)."),
             )
         )
     if answers.monitoring_level == "basic" and answers.platform == "aws-eks":

@@ -400,7 +400,7 @@ if cluster:
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
     route(workload.load_balancer_hostname)
-    monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
+    monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (standard and comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
     pulumi.export("base_url", endpoint.url)
