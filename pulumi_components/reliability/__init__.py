@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     prometheus_rules,
     promtool_tests,
     risks,
+    vocabulary,
 )
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers
