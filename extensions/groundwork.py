@@ -101,7 +101,9 @@ def yaml_scalar(value: Any) -> str:
     (`Example Service`), quoted otherwise (`'a: b'`, `'true'`, `'# x'`, `"a\\x7Fb"`)."""
     dump = {"Dumper": yaml.SafeDumper, "width": math.inf, "allow_unicode": True}
     text = yaml.dump(model.to_config(value), **dump).removesuffix("\n...\n").removesuffix("\n")
-    if "\n" in text:  # a quoted scalar folded over lines: the double-quoted style escapes breaks
+    if any(char in text for char in "\n\x85\u2028\u2029") or yaml.safe_load(text) != value:
+        # A scalar folded over lines, or holding a character YAML 1.1 reads as a line break and
+        # YAML 1.2 does not (NEL, U+2028, U+2029): the double-quoted style escapes them all.
         text = yaml.dump(model.to_config(value), default_style='"', **dump).removesuffix("\n")
     return text
 

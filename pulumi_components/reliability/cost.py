@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plan import EnvironmentPlan, ServicePlan
+from .vocabulary import NatStrategy
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -237,7 +238,7 @@ def environment_cost(plan: ServicePlan, env: EnvironmentPlan) -> EnvironmentCost
     if env.function is not None:
         lines += _function_lines(env, region)
     if plan.has_network:
-        nats = env.network.az_count if env.network.nat_gateways == "per-az" else 1
+        nats = env.network.az_count if env.network.nat_gateways == NatStrategy.PER_AZ else 1
         lines.append(_hourly("NAT gateways", nats, "nat-gateway-hour", region, "NAT gateway"))
     if env.database is not None:
         lines += _database_lines(env, region)

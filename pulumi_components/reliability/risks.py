@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .availability import feasibility
 from .plan import ServicePlan
+from .vocabulary import Database, DeploymentStrategy, MonitoringLevel, NatStrategy, OncallTool, Platform
 
 SEVERITY_ORDER = ("high", "medium", "low")
 
@@ -79,7 +80,7 @@ def _environment_risks(plan: ServicePlan) -> list[Risk]:
                     f"Never keep data in {env.name} that cannot be recreated from seed scripts.",
                 )
             )
-    if plan.prod.network.nat_gateways == "single":
+    if plan.prod.network.nat_gateways == NatStrategy.SINGLE:
         risks.append(
             Risk(
                 "prod-single-nat",
@@ -115,17 +116,17 @@ def _environment_risks(plan: ServicePlan) -> list[Risk]:
 def _practice_risks(plan: ServicePlan) -> list[Risk]:
     answers = plan.answers
     risks = []
-    if answers.monitoring_level != "comprehensive":
+    if answers.monitoring_level != MonitoringLevel.COMPREHENSIVE:
         risks.append(
             Risk(
                 "no-tracing",
-                "low" if answers.monitoring_level == "standard" else "medium",
+                "low" if answers.monitoring_level == MonitoringLevel.STANDARD else "medium",
                 "No distributed tracing or synthetic probes: latency regressions in dependencies and outages "
                 "seen only from outside are found by users first.",
                 "Choose monitoring_level comprehensive for Tempo tracing and blackbox probes.",
             )
         )
-    if answers.monitoring_level == "basic" and answers.platform == "aws-eks":
+    if answers.monitoring_level == MonitoringLevel.BASIC and answers.platform == Platform.AWS_EKS:
         risks.append(
             Risk(
                 "no-dashboards-or-logs",
@@ -135,7 +136,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Choose monitoring_level standard or higher for Grafana dashboards and Loki.",
             )
         )
-    if answers.deployment_strategy == "rolling":
+    if answers.deployment_strategy == DeploymentStrategy.ROLLING:
         risks.append(
             Risk(
                 "no-automated-rollback",
@@ -145,7 +146,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Choose deployment_strategy canary or blue-green for automatic rollback on the SLO.",
             )
         )
-    if answers.oncall in ("slack", "email"):
+    if answers.oncall in (OncallTool.SLACK, OncallTool.EMAIL):
         risks.append(
             Risk(
                 "no-paging",
@@ -164,7 +165,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Add staging to environments.",
             )
         )
-    if answers.platform == "aws-lambda" and answers.database == "postgres":
+    if answers.platform == Platform.AWS_LAMBDA and answers.database == Database.POSTGRES:
         risks.append(
             Risk(
                 "lambda-connection-storms",
