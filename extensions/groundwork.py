@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -91,6 +93,63 @@ def to_json(value: Any, indent: int | None = None, **_copier_options: Any) -> st
     return json.dumps(model.to_config(value), indent=indent, sort_keys=False)
 
 
+# --- one filter per target format: any answer is written as the value it is, never as syntax ---
+
+
+def yaml_scalar(value: Any) -> str:
+    """`value` as one YAML scalar on one line: plain when YAML reads it back as the same string
+    (`Example Service`), quoted otherwise (`'a: b'`, `'true'`, `'# x'`, `"a\\x7Fb"`)."""
+    dump = {"Dumper": yaml.SafeDumper, "width": math.inf, "allow_unicode": True}
+    text = yaml.dump(model.to_config(value), **dump).removesuffix("\n...\n").removesuffix("\n")
+    if any(char in text for char in "\n\x85\u2028\u2029") or yaml.safe_load(text) != value:
+        # A scalar folded over lines, or holding a character YAML 1.1 reads as a line break and
+        # YAML 1.2 does not (NEL, U+2028, U+2029): the double-quoted style escapes them all.
+        text = yaml.dump(model.to_config(value), default_style='"', **dump).removesuffix("\n")
+    return text
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string: quotes, backslashes and control characters escaped."""
+    escaped = (
+        "\\" + char if char in '"\\' else f"\\u{ord(char):04X}" if char < " " or char == "\x7f" else char
+        for char in str(value)
+    )
+    return '"' + "".join(escaped) + '"'
+
+
+def _python_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def py_literal(value: Any) -> str:
+    """`value` as a Python literal: strings double-quoted (as ruff formats them), every
+    unprintable character escaped; numbers, booleans, None and tuples as `repr` writes them."""
+    if isinstance(value, str):
+        return '"' + "".join(map(_python_char, value)) + '"'
+    return repr(value)
+
+
+# CommonMark lets any ASCII punctuation be backslash-escaped. These start emphasis, code, links,
+# images, HTML tags and entities, GFM tables, strikethrough and math, or a heading's closing
+# sequence anywhere in a line; the others below only at its start (lists, setext underlines).
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>!|~&$#])")
+_MARKDOWN_BLOCK_MARKER = re.compile(r"^([-+=]|\d+(?=[.)]))")
+
+
+def md_text(value: Any) -> str:
+    """`value` as Markdown text that renders as exactly these characters: inline syntax escaped,
+    and a leading list or heading marker too, since the value may begin a line. Surrounding
+    whitespace, which Markdown drops or reads as indentation, is removed."""
+    text = _MARKDOWN_INLINE.sub(r"\\\1", str(value).strip())
+    # `- x`, `+ x`, `===` stay text with the marker escaped; `1. x` with the dot after the number.
+    return _MARKDOWN_BLOCK_MARKER.sub(lambda m: m[1] + "\\" if m[1].isdigit() else "\\" + m[1], text)
+
+
 @lru_cache(maxsize=64)
 def _plan(answers_json: str) -> Any:
     return model.plan_service(model.Answers.from_mapping(json.loads(answers_json)))
@@ -160,6 +219,12 @@ class GroundworkExtension(Extension):
             alertmanager_config=_of_plan("alertmanager", "alertmanager_config"),
             oncall_routing=_of_plan("alertmanager", "oncall_routing"),
             grafana_dashboards=_of_plan("dashboards", "dashboards"),
+            project_name_error=answers.project_name_error,
+            description_error=answers.description_error,
+            default_description=answers.default_description,
+            team_error=answers.team_error,
+            state_bucket_error=answers.state_bucket_error,
+            vocabulary_choices=lambda question: json.dumps(model.vocabulary.question_choices(question)),
             sla_error=answers.sla_error,
             slug_error=answers.slug_error,
             region_error=answers.region_error,
@@ -174,4 +239,12 @@ class GroundworkExtension(Extension):
             aws_regions=sorted(answers.AWS_REGION_AZS),
             image_repository_name=identity.image_repository_name,
         )
-        environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)
+        environment.filters.update(
+            slugify=answers.slugify,
+            to_yaml=to_yaml,
+            to_json=to_json,
+            yaml_scalar=yaml_scalar,
+            toml_string=toml_string,
+            py_literal=py_literal,
+            md_text=md_text,
+        )

@@ -39,6 +39,7 @@ from ._base import (
 from .identity import role_arn
 from .kms import kms_key
 from .reliability.plan import ClusterPlan, RolloutPlan, WorkloadPlan
+from .reliability.vocabulary import DeploymentStrategy
 
 # EKS add-on versions per Kubernetes version, pinned; `aws eks describe-addon-versions
 # --kubernetes-version <v> --addon-name <name>` lists newer builds.
@@ -139,7 +140,7 @@ def _millicores(quantity: str) -> int:
 def peak_service_pods(workload: WorkloadPlan, rollout: RolloutPlan) -> int:
     """The most pods of the service at once: the HPA at its maximum during a release. Blue-green
     runs a full preview beside the active pods; rolling and canary surge by max_surge_percent."""
-    if rollout.strategy == "blue-green":
+    if rollout.strategy == DeploymentStrategy.BLUE_GREEN:
         return 2 * workload.replicas_max
     return workload.replicas_max + math.ceil(workload.replicas_max * rollout.max_surge_percent / 100)
 

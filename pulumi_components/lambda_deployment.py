@@ -36,6 +36,7 @@ import pulumi_aws as aws
 
 from ._base import LOG_RETENTION_DAYS, child, merge_tags, policy_json, require, service_trust, type_token
 from .reliability.plan import LAMBDA_ALARM_DATAPOINTS, LAMBDA_ALARM_PERIOD_SECONDS, RolloutPlan
+from .reliability.vocabulary import DeploymentStrategy
 
 ALL_AT_ONCE = "CodeDeployDefault.LambdaAllAtOnce"
 HOOK_PREFIX = "CodeDeployHook_"  # the prefix CodeDeploy's Lambda service role convention expects
@@ -121,15 +122,15 @@ class LambdaDeploymentArgs:
     def validate(self) -> None:
         rollout = self.rollout
         require(
-            rollout.strategy in ("rolling", "canary", "blue-green"),
-            f"rollout.strategy must be rolling, canary or blue-green; got {rollout.strategy!r}",
+            rollout.strategy in DeploymentStrategy.values(),
+            f"rollout.strategy must be one of {', '.join(DeploymentStrategy.values())}; got {rollout.strategy!r}",
         )
-        if rollout.strategy == "canary":
+        if rollout.strategy == DeploymentStrategy.CANARY:
             require(
                 0 < rollout.canary_steps[0] < 100,
                 f"rollout.canary_steps: the first weight must be between 0 and 100; got {rollout.canary_steps[0]}",
             )
-        if rollout.strategy == "rolling":
+        if rollout.strategy == DeploymentStrategy.ROLLING:
             require(
                 0 < rollout.lambda_linear_percent < 100,
                 f"rollout.max_surge_percent must be between 0 and 100; got {rollout.max_surge_percent}",
@@ -165,7 +166,7 @@ class LambdaDeployment(pulumi.ComponentResource):
         alarm_names = [alarm.name for alarm in self.alarms] + [
             pulumi.Output.from_input(arn).apply(_alarm_name) for arn in args.extra_alarm_arns
         ]
-        self.hook = self._pre_traffic_hook() if args.rollout.strategy == "blue-green" else None
+        self.hook = self._pre_traffic_hook() if args.rollout.strategy == DeploymentStrategy.BLUE_GREEN else None
         role = self._service_role()
         self.deployment_group = aws.codedeploy.DeploymentGroup(
             f"{name}-group",
@@ -196,10 +197,10 @@ class LambdaDeployment(pulumi.ComponentResource):
 
     def _deployment_config(self) -> pulumi.Input[str]:
         rollout = self._args.rollout
-        if rollout.strategy == "blue-green":
+        if rollout.strategy == DeploymentStrategy.BLUE_GREEN:
             return ALL_AT_ONCE
         minutes = rollout.lambda_shift_interval_minutes
-        if rollout.strategy == "canary":
+        if rollout.strategy == DeploymentStrategy.CANARY:
             routing = aws.codedeploy.DeploymentConfigTrafficRoutingConfigArgs(
                 type="TimeBasedCanary",
                 time_based_canary=aws.codedeploy.DeploymentConfigTrafficRoutingConfigTimeBasedCanaryArgs(

@@ -31,6 +31,7 @@ from .charts import CHARTS
 from .platform_addons import helm_release
 from .reliability.alertmanager import HEARTBEAT_CONFIG, SECRETS_DIR, config_key
 from .reliability.plan import EnvironmentPlan
+from .reliability.vocabulary import MonitoringLevel
 
 PROBE_CHART = "prometheus-blackbox-exporter"
 RULE_RELEASE = "kube-prometheus-stack"  # helm_release names each release after its chart
@@ -105,7 +106,7 @@ class MonitoringStackArgs:
             self.monitoring_dir / "alertmanager" / "alertmanager.yml",
         ]
         files += [self.monitoring_dir / "values" / f"{chart}.yaml" for chart in self.charts]
-        if self.plan.monitoring.level == "comprehensive":  # log-based alerts
+        if self.plan.monitoring.level == MonitoringLevel.COMPREHENSIVE:  # log-based alerts
             files.append(self.monitoring_dir / "loki" / "rules.yml")
         return files
 

@@ -28,6 +28,7 @@ from ._base import (
 from .kms import kms_key
 from .reliability.answers import AWS_REGION_AZS
 from .reliability.plan import NetworkPlan
+from .reliability.vocabulary import NatStrategy
 
 MAX_AZS = 4  # the subnet layout carves the VPC into 16 blocks: 3 tiers x up to 4 AZs
 SUBNET_TIERS = ("public", "private", "isolated")
@@ -59,8 +60,8 @@ class NetworkArgs:
             f"got {self.plan.az_count}",
         )
         require(
-            self.plan.nat_gateways in ("single", "per-az"),
-            f"network.nat_gateways must be 'single' or 'per-az'; got {self.plan.nat_gateways!r}",
+            self.plan.nat_gateways in NatStrategy.values(),
+            f"network.nat_gateways must be one of {', '.join(NatStrategy.values())}; got {self.plan.nat_gateways!r}",
         )
         require(
             self.plan.flow_log_retention_days in LOG_RETENTION_DAYS,
@@ -139,7 +140,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-rta-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child(self)
             )
 
-        nat_count = plan.az_count if plan.nat_gateways == "per-az" else 1
+        nat_count = plan.az_count if plan.nat_gateways == NatStrategy.PER_AZ else 1
         nats = []
         for az in range(nat_count):
             eip = aws.ec2.Eip(

@@ -32,8 +32,9 @@ import yaml
 from ._base import ComponentArgsError, child, require, type_token
 from .charts import CHARTS
 from .kubernetes_cluster import CLUSTER_AUTOSCALER_ACCOUNT, NodeAutoscaling
+from .reliability.vocabulary import DeploymentStrategy
 
-ROLLOUT_STRATEGIES = ("canary", "blue-green")  # the strategies Argo Rollouts runs
+ROLLOUT_STRATEGIES = (DeploymentStrategy.CANARY, DeploymentStrategy.BLUE_GREEN)  # the strategies Argo Rollouts runs
 LOAD_BALANCER_CONTROLLER_ACCOUNT = "aws-load-balancer-controller"
 RELEASE_TIMEOUT_SECONDS = 900
 UPSTREAM_LOAD_BALANCER_POLICY = Path(__file__).parent / "upstream" / "aws-load-balancer-controller-iam-policy.json"
@@ -106,8 +107,8 @@ class PlatformAddonsArgs:
 
     def validate(self) -> None:
         require(
-            self.strategy in ("rolling", *ROLLOUT_STRATEGIES),
-            f"rollout.strategy must be rolling, canary or blue-green; got {self.strategy!r}",
+            self.strategy in DeploymentStrategy.values(),
+            f"rollout.strategy must be one of {', '.join(DeploymentStrategy.values())}; got {self.strategy!r}",
         )
         require(self.values_dir.is_dir(), f"values_dir: {self.values_dir} is not a directory")
 

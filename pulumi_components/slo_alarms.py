@@ -33,13 +33,14 @@ from ._base import child, merge_tags, policy_json, require, service_trust, type_
 from .kms import kms_key
 from .reliability.plan import EnvironmentPlan
 from .reliability.slo import duration_seconds
+from .reliability.vocabulary import OncallTool, Severity
 
 MAX_PERIOD_SECONDS = 86_400  # CloudWatch's longest alarm period
-ONCALL_TOOLS = ("pagerduty", "opsgenie", "slack", "email")
+ONCALL_TOOLS = OncallTool.values()
 # HTTPS endpoints of the on-call tools' CloudWatch/SNS integrations; the key comes from a Pulumi secret.
 INTEGRATION_URLS = {
-    "pagerduty": "https://events.pagerduty.com/integration/{key}/enqueue",
-    "opsgenie": "https://api.opsgenie.com/v1/json/cloudwatch?apiKey={key}",
+    OncallTool.PAGERDUTY: "https://events.pagerduty.com/integration/{key}/enqueue",
+    OncallTool.OPSGENIE: "https://api.opsgenie.com/v1/json/cloudwatch?apiKey={key}",
 }
 
 
@@ -142,7 +143,7 @@ class SloAlarms(pulumi.ComponentResource):
                 endpoint_auto_confirms=True,
                 opts=child(self),
             )
-        elif args.oncall == "slack" and args.slack_team_id and args.slack_channel_id:
+        elif args.oncall == OncallTool.SLACK and args.slack_team_id and args.slack_channel_id:
             self._chatbot()
         else:
             aws.sns.TopicSubscription(
@@ -181,7 +182,7 @@ class SloAlarms(pulumi.ComponentResource):
         )
 
     def _actions(self, severity: str) -> list[pulumi.Output[str]]:
-        pages = severity == "critical" and self._args.plan.monitoring.pages
+        pages = severity == Severity.CRITICAL and self._args.plan.monitoring.pages
         return [(self.page_topic if pages else self.ticket_topic).arn]
 
     # -- alarms --------------------------------------------------------------------------
@@ -250,7 +251,7 @@ class SloAlarms(pulumi.ComponentResource):
             long = self._window_alarm(alert, row, row["long_window"])
             short = self._window_alarm(alert, row, row["short_window"])
             clauses.append(pulumi.Output.format('(ALARM("{0}") AND ALARM("{1}"))', long.name, short.name))
-            if alert["severity"] == "critical":
+            if alert["severity"] == Severity.CRITICAL:
                 self.rollback_alarm_arns.append(short.arn)
         self.alerts[alert["name"]] = aws.cloudwatch.CompositeAlarm(
             f"{self._name}-{alert['name']}",

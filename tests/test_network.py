@@ -85,7 +85,7 @@ def test_subnet_layout_never_overlaps():
         ("us-east-1", {"cidr": "10.0.0/16"}, r"network\.cidr: '10\.0\.0/16' is not an IPv4 CIDR"),
         ("us-east-1", {"cidr": "10.0.0.0/24"}, r"network\.cidr: prefix must be /16 to /20"),
         ("us-west-1", {"az_count": 3}, r"network\.az_count: us-west-1 offers 2 AZs"),
-        ("us-east-1", {"nat_gateways": "many"}, r"network\.nat_gateways must be 'single' or 'per-az'"),
+        ("us-east-1", {"nat_gateways": "many"}, r"network\.nat_gateways must be one of single, per-az"),
         ("us-east-1", {"flow_log_retention_days": 10}, r"network\.flow_log_retention_days must be one of"),
     ],
 )

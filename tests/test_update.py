@@ -68,6 +68,7 @@ def v2_changes(repo: Path) -> None:
     # rename the question `description` -> `summary`; templates keep reading `description`,
     # now a computed value (never asked, never recorded), as a template would during a rename
     edit(repo / "copier.yml", "\ndescription:\n", "\nsummary:\n")
+    edit(repo / "copier.yml", "description_error(description)", "description_error(summary)")
     with (repo / "copier.yml").open("a") as questions:
         questions.write('\ndescription:\n  type: str\n  default: "{{ summary }}"\n  when: false\n')
     edit(

@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     recovery,
     risks,
     runbooks,
+    vocabulary,
 )
 from .alerts import ALL_ALERT_NAMES, Alert, alert_catalogue, alert_names
 from .answers import AnswerError, Answers

@@ -24,6 +24,7 @@ from typing import Any
 
 from .plan import ServicePlan
 from .slo import duration_seconds
+from .vocabulary import OncallTool, Severity
 
 SECRETS_DIR = "/etc/alertmanager/secrets"  # where alertmanagerSpec.secrets are mounted
 PAGE, TICKET, INFO, HEARTBEAT = "page", "ticket", "info", "heartbeat"
@@ -46,8 +47,8 @@ class Credential:
 
 
 HEARTBEAT_CONFIG = "oncall_heartbeat_url"  # only environments that page ping a heartbeat
-CREDENTIALS: dict[str, dict[str, Credential]] = {
-    "pagerduty": {
+CREDENTIALS: dict[OncallTool, dict[str, Credential]] = {
+    OncallTool.PAGERDUTY: {
         PAGE: Credential(
             "pagerduty-routing-key", "oncall_credential", "Events API v2 integration key of the paging service"
         ),
@@ -58,17 +59,17 @@ CREDENTIALS: dict[str, dict[str, Credential]] = {
         ),
         HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
-    "opsgenie": {
+    OncallTool.OPSGENIE: {
         PAGE: Credential("opsgenie-api-key", "oncall_credential", "API key of the team's API integration"),
     },
-    "slack": {
+    OncallTool.SLACK: {
         PAGE: Credential("slack-webhook-url", "oncall_credential", "incoming webhook of the on-call channel"),
         TICKET: Credential(
             "slack-ticket-webhook-url", "oncall_ticket_credential", "incoming webhook of the alerts channel"
         ),
         HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
-    "email": {
+    OncallTool.EMAIL: {
         PAGE: Credential("smtp-password", "oncall_credential", "SMTP password of the Amazon SES SMTP user"),
         HEARTBEAT: Credential("heartbeat-url", HEARTBEAT_CONFIG, "check-in URL of the heartbeat service"),
     },
@@ -118,11 +119,11 @@ def _receiver(plan: ServicePlan, kind: str) -> dict[str, Any]:
     tool, slug = answers.oncall, answers.service_slug
     key_file = secret_file(slug, tool, kind)
     name = f"{slug}-{kind}"
-    if tool == "pagerduty":
-        severity = {PAGE: "critical", TICKET: "warning", INFO: "info"}[kind]
+    if tool == OncallTool.PAGERDUTY:
+        severity = {PAGE: Severity.CRITICAL, TICKET: Severity.WARNING, INFO: Severity.INFO}[kind]
         config = {"routing_key_file": key_file, "severity": severity, "send_resolved": True}
         return {"name": name, "pagerduty_configs": [config]}
-    if tool == "opsgenie":
+    if tool == OncallTool.OPSGENIE:
         # The team's Opsgenie notification rules notify by phone for P1 only; P3 and P5 wait in the queue.
         priority = {PAGE: "P1", TICKET: "P3", INFO: "P5"}[kind]
         config = {
@@ -132,7 +133,7 @@ def _receiver(plan: ServicePlan, kind: str) -> dict[str, Any]:
             "send_resolved": True,
         }
         return {"name": name, "opsgenie_configs": [config]}
-    if tool == "slack":
+    if tool == OncallTool.SLACK:
         channel = f"#{answers.team}-alerts" if kind != PAGE else f"#{answers.team}-oncall"
         config = {
             "api_url_file": key_file,
@@ -160,7 +161,7 @@ def _heartbeat_receiver(plan: ServicePlan, env: str) -> dict[str, Any]:
     """Pings the heartbeat of `env`; Alertmanager POSTs its webhook payload, which both
     Opsgenie's ping endpoint and the heartbeat services accept."""
     tool, slug = plan.answers.oncall, plan.answers.service_slug
-    if tool == "opsgenie":
+    if tool == OncallTool.OPSGENIE:
         config = {
             "url": f"{OPSGENIE_API}/v2/heartbeats/{heartbeat_name(slug, env)}/ping",
             "http_config": {"authorization": {"type": "GenieKey", "credentials_file": secret_file(slug, tool)}},
@@ -189,7 +190,7 @@ def alertmanager_config(plan: ServicePlan) -> dict[str, Any]:
     answers = plan.answers
     slug = answers.service_slug
     config: dict[str, Any] = {}
-    if answers.oncall == "email":
+    if answers.oncall == OncallTool.EMAIL:
         # Amazon SES in the service's region; the SMTP user is the SES SMTP credential's name.
         config["global"] = {
             "smtp_smarthost": f"email-smtp.{answers.aws_region}.amazonaws.com:587",
@@ -265,23 +266,27 @@ def without_url_files(config: dict[str, Any]) -> dict[str, Any]:
 
 
 # Where each kind of notification lands, per tool: what the on-call guide tells the team to set up.
-DESTINATIONS: dict[str, dict[str, str]] = {
-    "pagerduty": {
+DESTINATIONS: dict[OncallTool, dict[str, str]] = {
+    OncallTool.PAGERDUTY: {
         PAGE: "the paging PagerDuty service (high urgency: phone and push)",
         TICKET: "a second PagerDuty service whose urgency is low (no phone call), severity `warning`",
         INFO: "the low-urgency service, severity `info`",
     },
-    "opsgenie": {
+    OncallTool.OPSGENIE: {
         PAGE: "Opsgenie, priority P1 (notification rules call and push for P1)",
         TICKET: "Opsgenie, priority P3 (the team's queue; notification rules do not call for P3)",
         INFO: "Opsgenie, priority P5",
     },
-    "slack": {
+    OncallTool.SLACK: {
         PAGE: "the on-call channel, with @here",
         TICKET: "the alerts channel, through its own webhook",
         INFO: "the alerts channel",
     },
-    "email": {PAGE: "e-mail, subject `[PAGE]`", TICKET: "e-mail, subject `[ticket]`", INFO: "e-mail, subject `[info]`"},
+    OncallTool.EMAIL: {
+        PAGE: "e-mail, subject `[PAGE]`",
+        TICKET: "e-mail, subject `[ticket]`",
+        INFO: "e-mail, subject `[info]`",
+    },
 }
 
 

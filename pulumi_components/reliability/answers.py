@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .slo import PAGE_FAST_BURN_RATE
+from .vocabulary import (
+    QUESTION_VOCABULARIES,
+    Database,
+    DeploymentStrategy,
+    MonitoringLevel,
+    OncallTool,
+    Platform,
+    Vocabulary,
+)
 
-PLATFORMS = ("aws-eks", "aws-lambda")
-DEPLOYMENT_STRATEGIES = ("rolling", "canary", "blue-green")
-MONITORING_LEVELS = ("basic", "standard", "comprehensive")
-DATABASES = ("postgres", "none")
-ONCALL_TOOLS = ("pagerduty", "opsgenie", "slack", "email")
+PLATFORMS = Platform.values()
+DEPLOYMENT_STRATEGIES = DeploymentStrategy.values()
+MONITORING_LEVELS = MonitoringLevel.values()
+DATABASES = Database.values()
+ONCALL_TOOLS = OncallTool.values()
 COMPLIANCE_FRAMEWORKS = ("soc2", "hipaa", "pci-dss")
 ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -112,7 +122,17 @@ DR_REGION_PAIRS: dict[str, str] = {
 
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 _HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An e-mail address whose every character is safe in YAML, Markdown, shell and Alertmanager's
+# Go templates (which expand `{{` even in a `to:` field): a dot-atom local part of letters,
+# digits and `_ % + -`, and a domain of DNS labels. RFC 5322's rarer characters are refused.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+# The owning team names Slack channels (#<team>-oncall), tags and the default GitHub owner.
+_TEAM = re.compile(r"^[a-z][a-z0-9-]*$")
+# Characters no one-line text answer may hold: control characters (newline, tab, escape...),
+# line and paragraph separators, and lone surrogates, which no UTF-8 file can hold.
+_NOT_ONE_LINE = frozenset(("Cc", "Cs", "Zl", "Zp"))
 # A GitHub repository URL: owner (1-39 letters, digits, single hyphens) and name.
 _GITHUB_REPOSITORY = re.compile(r"^https://github\.com/([A-Za-z0-9](?:-?[A-Za-z0-9]){0,38})/([A-Za-z0-9._-]{1,100})$")
 SLUG_MAX_LENGTH = 40
@@ -125,10 +145,49 @@ class AnswerError(ValueError):
     """An answer the model cannot plan for; the message says what is accepted."""
 
 
-def _one_of(name: str, value: Any, accepted: tuple[str, ...]) -> str:
-    if value not in accepted:
-        raise AnswerError(f"{name} must be one of {', '.join(accepted)}; got {value!r}")
-    return value
+def _one_of(name: str, value: Any, vocabulary: type[Vocabulary]) -> Any:
+    """The vocabulary's member for `value`; an AnswerError naming what is accepted otherwise."""
+    try:
+        return vocabulary.parse(name, value)
+    except ValueError as error:
+        raise AnswerError(str(error)) from None
+
+
+def one_line_error(name: str, text: Any, required: bool = True) -> str:
+    """Why `text` is not one line of text, or '' when it is. Any printable character is
+    accepted (templates escape it for each file format); what no one-line field of a YAML,
+    TOML or Markdown file can carry is refused."""
+    if not isinstance(text, str):
+        return f"{name} must be text; got {text!r}"
+    if required and not text.strip():
+        return f"{name} must not be empty"
+    bad = sorted({char for char in text if unicodedata.category(char) in _NOT_ONE_LINE})
+    if bad:
+        shown = ", ".join(f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}" for char in bad)
+        return (
+            f"{name} must be one line of printable text (any letters, digits, punctuation and spaces); "
+            f"it contains {shown}"
+        )
+    return ""
+
+
+def project_name_error(name: Any) -> str:
+    return one_line_error("project_name", name)
+
+
+def description_error(description: Any) -> str:
+    return one_line_error("description", description)
+
+
+def default_description(project_name: str) -> str:
+    """The questionnaire's default description, and the model's when none is given."""
+    return f"{project_name} service"
+
+
+def team_error(team: Any) -> str:
+    if not isinstance(team, str) or not _TEAM.match(team):
+        return f"team must be lowercase letters, digits and '-', starting with a letter; got {team!r}"
+    return ""
 
 
 def slug_error(slug: Any) -> str:
@@ -194,7 +253,10 @@ def environments_error(environments: Any) -> str:
 
 def email_error(email: Any) -> str:
     if not isinstance(email, str) or not _EMAIL.match(email):
-        return f"owner_email must be an e-mail address such as team@example.com; got {email!r}"
+        return (
+            "owner_email must be an e-mail address such as team@example.com: letters, digits, '.', '_', '%', "
+            f"'+' and '-' before the @ and a domain name after it; got {email!r}"
+        )
     return ""
 
 
@@ -249,6 +311,19 @@ def domain_error(domain: Any, service_slug: str = "", environments: Any = ENVIRO
     return ""
 
 
+_STATE_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def state_bucket_error(bucket: Any) -> str:
+    """Why `bucket` is not an S3 bucket name, or '' when it is."""
+    if not isinstance(bucket, str) or not _STATE_BUCKET.match(bucket) or ".." in bucket:
+        return (
+            "pulumi_state_bucket must be an S3 bucket name: 3 to 63 lowercase letters, digits, '-' and '.', "
+            f"starting and ending with a letter or digit; got {bucket!r}"
+        )
+    return ""
+
+
 def _check(message: str) -> None:
     if message:
         raise AnswerError(message)
@@ -262,37 +337,39 @@ class Answers:
     service_slug: str
     team: str
     owner_email: str
-    platform: str = "aws-eks"
+    platform: Platform = Platform.AWS_EKS
     aws_region: str = "us-east-1"
     environments: tuple[str, ...] = ENVIRONMENTS
-    deployment_strategy: str = "canary"
-    monitoring_level: str = "standard"
+    deployment_strategy: DeploymentStrategy = DeploymentStrategy.CANARY
+    monitoring_level: MonitoringLevel = MonitoringLevel.STANDARD
     sla: float = 99.9
     latency_slo_ms: int = 500
-    database: str = "postgres"
-    oncall: str = "pagerduty"
+    database: Database = Database.POSTGRES
+    oncall: OncallTool = OncallTool.PAGERDUTY
     compliance: tuple[str, ...] = ()
-    description: str = ""
+    description: str = ""  # empty: default_description(project_name)
     dr_region: str = ""  # empty: the region paired with aws_region
     repository_url: str = ""  # empty: https://github.com/<team>/<service_slug>
     domain: str = DEFAULT_DOMAIN  # the Route 53 hosted zone the hostnames live in
 
     def __post_init__(self) -> None:
+        # Strings from Copier or stack config become their vocabulary's members.
+        for name, vocabulary in QUESTION_VOCABULARIES.items():
+            object.__setattr__(self, name, _one_of(name, getattr(self, name), vocabulary))
+        _check(project_name_error(self.project_name))
+        if not self.description:
+            object.__setattr__(self, "description", default_description(self.project_name))
+        _check(description_error(self.description))
+        _check(team_error(self.team))
         _check(slug_error(self.service_slug))
         _check(email_error(self.owner_email))
         _check(region_error(self.aws_region))
         _check(environments_error(self.environments))
         _check(sla_error(self.sla))
         _check(latency_error(self.latency_slo_ms))
-        _one_of("platform", self.platform, PLATFORMS)
-        _one_of("deployment_strategy", self.deployment_strategy, DEPLOYMENT_STRATEGIES)
-        _one_of("monitoring_level", self.monitoring_level, MONITORING_LEVELS)
-        _one_of("database", self.database, DATABASES)
-        _one_of("oncall", self.oncall, ONCALL_TOOLS)
         for framework in self.compliance:
-            _one_of("compliance", framework, COMPLIANCE_FRAMEWORKS)
-        if not self.team:
-            raise AnswerError("team must name the owning team")
+            if framework not in COMPLIANCE_FRAMEWORKS:
+                raise AnswerError(f"compliance must be one of {', '.join(COMPLIANCE_FRAMEWORKS)}; got {framework!r}")
         _check(dr_region_error(self.dr_region, self.aws_region) if self.dr_region else "")
         _check(repository_url_error(self.repository_url) if self.repository_url else "")
         _check(domain_error(self.domain, self.service_slug, self.environments))
@@ -319,7 +396,7 @@ class Answers:
     @property
     def needs_network(self) -> bool:
         """A VPC is built on EKS always, and on Lambda only to reach the database."""
-        return self.platform == "aws-eks" or self.database == "postgres"
+        return self.platform == Platform.AWS_EKS or self.database == Database.POSTGRES
 
     def hostname(self, env: str) -> str:
         """The public hostname of `env` (see `hostname_for`)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from .plan import EnvironmentPlan, ServicePlan
 from .slo import SLO_PERIOD_DAYS, SLO_PERIOD_MINUTES
 from .tiers import TIERS
+from .vocabulary import Platform
 
 
 @dataclass(frozen=True)
@@ -430,7 +431,7 @@ def request_path(plan: ServicePlan, env: EnvironmentPlan | None = None) -> tuple
     redundancy earns each."""
     env = env or plan.prod
     path: list[PathComponent] = []
-    if plan.answers.platform == "aws-eks":
+    if plan.answers.platform == Platform.AWS_EKS:
         spread = env.network.az_count >= 2 and env.workload.replicas_min >= 2
         path.append(PathComponent("load balancer", "elb", f"spans {env.network.az_count} AZs"))
         path.append(
@@ -527,7 +528,7 @@ def feasibility(plan: ServicePlan) -> Feasibility:
     region_percent, composite_percent = _compose(path, kind)
     off_path = (
         (PathComponent("cluster API", "eks", "deploys and scaling stop while it is down; running pods keep serving"),)
-        if plan.answers.platform == "aws-eks"
+        if plan.answers.platform == Platform.AWS_EKS
         else ()
     )
     result = Feasibility(

@@ -9,6 +9,7 @@ fails with the dotted path of the key.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from typing import Any
@@ -31,8 +32,13 @@ def to_config(plan: Any) -> Any:
     if isinstance(plan, tuple):
         return [to_config(item) for item in plan]
     if isinstance(plan, dict):
-        return {key: to_config(value) for key, value in plan.items()}
-    return plan
+        return {_plain(key): to_config(value) for key, value in plan.items()}
+    return _plain(plan)
+
+
+def _plain(value: Any) -> Any:
+    """A vocabulary member as its string; any other value as it is."""
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def from_config(data: Any, path: str = "plan") -> EnvironmentPlan:

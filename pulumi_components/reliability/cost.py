@@ -15,6 +15,7 @@ import datetime
 from dataclasses import dataclass
 
 from .plan import EnvironmentPlan, ServicePlan
+from .vocabulary import NatStrategy
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -454,7 +455,7 @@ def _database_lines(env: EnvironmentPlan, region: str, traffic: Traffic) -> list
 def _network_lines(plan: ServicePlan, env: EnvironmentPlan, region: str, traffic: Traffic) -> list[CostLine]:
     from .plan import replica_network
 
-    nats = env.network.az_count if env.network.nat_gateways == "per-az" else 1
+    nats = env.network.az_count if env.network.nat_gateways == NatStrategy.PER_AZ else 1
     lines = [
         _hourly("NAT gateways", nats, "nat-gateway-hour", region, "NAT gateway"),
         _hourly("Public IPv4 addresses (NAT)", nats, "public-ipv4-hour", region, "address"),

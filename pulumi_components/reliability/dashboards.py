@@ -19,6 +19,7 @@ from .alerts import service_selector
 from .plan import ServicePlan
 from .prometheus_rules import DURATION, ERROR_CODES, REQUESTS, objectives
 from .slo import SLI_WINDOWS, SLO_PERIOD_DAYS
+from .vocabulary import MonitoringLevel, Severity
 
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -134,7 +135,7 @@ def slo_dashboard(plan: ServicePlan) -> dict[str, Any]:
                 "none",
                 [{"color": "green", "value": None}]
                 + [
-                    {"color": "red" if row.severity == "critical" else "orange", "value": row.burn_rate}
+                    {"color": "red" if row.severity == Severity.CRITICAL else "orange", "value": row.burn_rate}
                     for row in sorted(objective.alerts, key=lambda row: row.burn_rate)
                 ],
                 f"1 = spending the budget exactly over {SLO_PERIOD_DAYS} days; the page fires at "
@@ -202,9 +203,9 @@ def error_budget_dashboard(plan: ServicePlan) -> dict[str, Any]:
 def dashboards(plan: ServicePlan) -> dict[str, dict[str, Any]]:
     """File name -> dashboard, for the monitoring level (none at basic: no Grafana)."""
     level = plan.answers.monitoring_level
-    if level == "basic":
+    if level == MonitoringLevel.BASIC:
         return {}
     boards = {"slo.json": slo_dashboard(plan), "red.json": red_dashboard(plan)}
-    if level == "comprehensive":
+    if level == MonitoringLevel.COMPREHENSIVE:
         boards["error-budget.json"] = error_budget_dashboard(plan)
     return boards

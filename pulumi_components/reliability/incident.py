@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plan import ServicePlan
+from .vocabulary import OncallTool as OncallChoice
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ class OncallTool:
     acknowledge: str
 
 
-ONCALL_TOOLS: dict[str, OncallTool] = {
-    "pagerduty": OncallTool(
+ONCALL_TOOLS: dict[OncallChoice, OncallTool] = {
+    OncallChoice.PAGERDUTY: OncallTool(
         "pagerduty",
         "PagerDuty",
         True,
@@ -98,7 +99,7 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "a PagerDuty escalation policy on the service with the steps below",
         "acknowledge in the PagerDuty app; resolve there when the alert clears",
     ),
-    "opsgenie": OncallTool(
+    OncallChoice.OPSGENIE: OncallTool(
         "opsgenie",
         "Opsgenie",
         True,
@@ -106,7 +107,7 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "an Opsgenie escalation policy for the team with the steps below",
         "acknowledge in the Opsgenie app; close there when the alert clears",
     ),
-    "slack": OncallTool(
+    OncallChoice.SLACK: OncallTool(
         "slack",
         "Slack",
         False,
@@ -116,7 +117,7 @@ ONCALL_TOOLS: dict[str, OncallTool] = {
         "and follows the steps below by phone",
         "reply 'ack' in the alert's thread within the response time",
     ),
-    "email": OncallTool(
+    OncallChoice.EMAIL: OncallTool(
         "email",
         "e-mail",
         False,

@@ -35,6 +35,7 @@ from typing import Any
 from .alerts import alert_catalogue, service_selector
 from .plan import ServicePlan
 from .slo import SLI_WINDOWS, SLO_PERIOD_DAYS, Objective, duration_seconds
+from .vocabulary import MonitoringLevel
 
 REQUESTS = "http_requests_total"
 DURATION = "http_request_duration_seconds"
@@ -65,7 +66,7 @@ def le_matcher(seconds: float) -> str:
 
 def objectives(plan: ServicePlan) -> tuple[Objective, ...]:
     """The SLOs the repo records: availability always, latency from `standard` up."""
-    if plan.answers.monitoring_level == "basic":
+    if plan.answers.monitoring_level == MonitoringLevel.BASIC:
         return (plan.availability,)
     return (plan.availability, plan.latency)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .availability import failover_kind, feasibility
 from .plan import ServicePlan
+from .vocabulary import Database, DeploymentStrategy, MonitoringLevel, NatStrategy, OncallTool, Platform
 
 SEVERITY_ORDER = ("high", "medium", "low")
 
@@ -82,7 +83,7 @@ def _environment_risks(plan: ServicePlan) -> list[Risk]:
                     f"Never keep data in {env.name} that cannot be recreated from seed scripts.",
                 )
             )
-    if plan.prod.network.nat_gateways == "single":
+    if plan.prod.network.nat_gateways == NatStrategy.SINGLE:
         risks.append(
             Risk(
                 "prod-single-nat",
@@ -118,21 +119,21 @@ def _environment_risks(plan: ServicePlan) -> list[Risk]:
 def _practice_risks(plan: ServicePlan) -> list[Risk]:
     answers = plan.answers
     risks = []
-    if answers.monitoring_level != "comprehensive":
+    if answers.monitoring_level != MonitoringLevel.COMPREHENSIVE:
         # The blackbox probe runs on aws-eks from `standard` up.
-        probed = answers.platform == "aws-eks" and answers.monitoring_level == "standard"
+        probed = answers.platform == Platform.AWS_EKS and answers.monitoring_level == MonitoringLevel.STANDARD
         missing = "distributed tracing" if probed else "distributed tracing or synthetic probes"
         unseen = "" if probed else " and outages seen only from outside"
         risks.append(
             Risk(
                 "no-tracing",
-                "low" if answers.monitoring_level == "standard" else "medium",
+                "low" if answers.monitoring_level == MonitoringLevel.STANDARD else "medium",
                 f"No {missing}: latency regressions in dependencies{unseen} are found by users first.",
                 "Choose monitoring_level comprehensive for Tempo tracing"
                 + ("." if probed else " and blackbox probes (standard or higher on aws-eks)."),
             )
         )
-    if answers.monitoring_level == "basic" and answers.platform == "aws-eks":
+    if answers.monitoring_level == MonitoringLevel.BASIC and answers.platform == Platform.AWS_EKS:
         risks.append(
             Risk(
                 "no-dashboards-or-logs",
@@ -142,7 +143,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Choose monitoring_level standard or higher for Grafana dashboards and Loki.",
             )
         )
-    if answers.deployment_strategy == "rolling":
+    if answers.deployment_strategy == DeploymentStrategy.ROLLING:
         risks.append(
             Risk(
                 "no-automated-rollback",
@@ -152,7 +153,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Choose deployment_strategy canary or blue-green for automatic rollback on the SLO.",
             )
         )
-    if answers.oncall in ("slack", "email"):
+    if answers.oncall in (OncallTool.SLACK, OncallTool.EMAIL):
         risks.append(
             Risk(
                 "no-paging",
@@ -171,7 +172,7 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 "Add staging to environments.",
             )
         )
-    if answers.platform == "aws-lambda" and answers.database == "postgres":
+    if answers.platform == Platform.AWS_LAMBDA and answers.database == Database.POSTGRES:
         risks.append(
             Risk(
                 "lambda-connection-storms",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .vocabulary import Severity
+
 SLO_PERIOD_DAYS = 30
 SLO_PERIOD_MINUTES = SLO_PERIOD_DAYS * 24 * 60
 
@@ -34,7 +36,7 @@ class BurnRateAlert:
     """One row of the alert table for one SLO."""
 
     name: str  # "page-fast", "page-slow", "ticket-fast", "ticket-slow"
-    severity: str  # "critical" pages, "warning" opens a ticket
+    severity: Severity  # critical pages, warning opens a ticket
     long_window: str
     short_window: str
     burn_rate: float
@@ -63,10 +65,10 @@ class BurnRateAlert:
 
 # (name, severity, long window, short window, burn rate)
 _ALERT_TABLE = (
-    ("page-fast", "critical", "1h", "5m", PAGE_FAST_BURN_RATE),
-    ("page-slow", "critical", "6h", "30m", 6.0),
-    ("ticket-fast", "warning", "1d", "2h", 3.0),
-    ("ticket-slow", "warning", "3d", "6h", 1.0),
+    ("page-fast", Severity.CRITICAL, "1h", "5m", PAGE_FAST_BURN_RATE),
+    ("page-slow", Severity.CRITICAL, "6h", "30m", 6.0),
+    ("ticket-fast", Severity.WARNING, "1d", "2h", 3.0),
+    ("ticket-slow", Severity.WARNING, "3d", "6h", 1.0),
 )
 
 
