@@ -197,7 +197,9 @@ def test_dr_plan_reads_backups_and_objectives_from_the_plan():
     assert f"| RTO (time to restore service) | {' | '.join(rtos)} |" in text
     assert rtos[0] != rtos[-1]
     assert f"any second of the last {prod.database.backup_retention_days} days" in text
-    assert f"promote-read-replica --region {prod.recovery.dr_region}" in text
+    # the promotion is the failover workflow's, in the DR region; the doc names the workflow, not a hand command
+    assert "2. **Promote** (workflow `fail-over`" in text
+    assert f"has RDS create its master secret in {prod.recovery.dr_region}" in text
     assert f"--rto-minutes {prod.recovery.rto_minutes}" in text
 
 
@@ -319,4 +321,4 @@ def test_dr_restore_is_the_stack_config_the_program_reads(platform, sla):
     assert named and named <= exported, named - exported
     # The security group and subnet group every restore command attaches.
     assert '--subnet-group "$(out db_subnet_group_name)" --security-group "$(out db_security_group_id)"' in text
-    assert ("Multi-AZ, so the promoted database keeps a standby" in text) is plan.prod.database.replica_multi_az
+    assert ("cross-region read replica (Multi-AZ)" in text) is plan.prod.database.replica_multi_az
