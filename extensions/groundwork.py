@@ -141,6 +141,16 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>!|~&$#])")
 _MARKDOWN_BLOCK_MARKER = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 
+_BARE_URL = re.compile(r"(?<!<)(?<!\]\()\bhttps?://[^\s<>|]+?(?=[.,;:]?(?:\s|$|\||\)))")
+
+
+def md_autolink(value: Any) -> str:
+    """The model's prose (sources, price checks) for Markdown, each bare URL made an autolink so it
+    renders as a link rather than depending on a renderer's extension; URLs already in `<>` or in a
+    link's `()` are left as they are."""
+    return _BARE_URL.sub(lambda m: f"<{m.group(0)}>", str(value))
+
+
 def md_text(value: Any) -> str:
     """`value` as Markdown text that renders as exactly these characters: inline syntax escaped,
     and a leading list or heading marker too, since the value may begin a line. Surrounding
@@ -247,4 +257,5 @@ class GroundworkExtension(Extension):
             toml_string=toml_string,
             py_literal=py_literal,
             md_text=md_text,
+            md_autolink=md_autolink,
         )

@@ -23,7 +23,7 @@ from pymarkdown.general.main_presentation import MainPresentation
 from pymarkdown.general.tokenized_markdown import TokenizedMarkdown
 from pymarkdown.transform_gfm.transform_to_gfm import TransformToGfm
 
-from extensions.groundwork import md_text, py_literal, toml_string, yaml_scalar
+from extensions.groundwork import md_autolink, md_text, py_literal, toml_string, yaml_scalar
 from pulumi_components.reliability.answers import (
     AnswerError,
     Answers,
@@ -239,3 +239,16 @@ def test_hostile_answers_render_files_that_parse_and_read_back(tmp_path_factory,
     for workflow in (repo / ".github" / "workflows").glob("*.yml"):
         assert "secrets.INJECTED" not in workflow.read_text(), f"{workflow.name} evaluates an answer"
     assert markdown_findings(repo) == ""
+
+
+@pytest.mark.parametrize(
+    ("prose", "markdown"),
+    [
+        ("see https://a.example/p.", "see <https://a.example/p>."),
+        ("(https://a.example/p); then", "(<https://a.example/p>); then"),
+        ("| https://a.example/p |", "| <https://a.example/p> |"),
+        ("<https://a.example/p> and [l](https://a.example/q)", "<https://a.example/p> and [l](https://a.example/q)"),
+    ],
+)
+def test_model_prose_gets_its_bare_urls_as_autolinks_and_keeps_links(prose, markdown):
+    assert md_autolink(prose) == markdown
