@@ -33,6 +33,7 @@ from .kms import secret_decrypt_statement
 from .monitoring_stack import COLLECTOR, COLLECTOR_OTLP_HTTP_PORT, collector_endpoint
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
+from .schema_migration import JOB_ANNOTATION, SchemaMigration, SchemaMigrationArgs
 
 APP_PORT = 8080
 SERVICE_PORT = 80
@@ -75,6 +76,9 @@ class DatabaseConnection:
     name: str = "app"
     port: int = POSTGRES_PORT
     cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
+    # The command in the image that migrates the schema, run as a Job before each rollout
+    # (schema_migration.py); empty: the service migrates nothing.
+    migrate_command: Sequence[str] = ()
 
 
 @dataclass
@@ -510,7 +514,7 @@ class KubernetesService(pulumi.ComponentResource):
             "revisionHistoryLimit": 5,
             "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
             "selector": {"matchLabels": dict(self.selector)},
-            "template": self.pod_template(),
+            "template": self._migrated(self.pod_template(), needs),
         }
         if self.strategy == "rolling":
             return k8s.apps.v1.Deployment(
@@ -536,6 +540,29 @@ class KubernetesService(pulumi.ComponentResource):
                 ignore_changes=["spec.replicas"], depends_on=[*needs, self.analysis_template, self.ingress]
             ),
         )
+
+    def _migrated(self, template: dict[str, Any], needs: Sequence[pulumi.Resource]) -> dict[str, Any]:
+        """With a migration command, the release's migrations run as a Job first: the pod template
+        names the Job, so the rollout starts only once it has succeeded (schema_migration.py)."""
+        database = self._args.database
+        self.migration = None
+        if not (database and database.migrate_command):
+            return template
+        self.migration = SchemaMigration(
+            f"{self._name}-migration",
+            SchemaMigrationArgs(
+                service=self._args.name,
+                pod_template=template,
+                command=database.migrate_command,
+                database_port=database.port,
+                database_cidrs=database.cidrs or self._args.ingress_cidrs,
+                labels={"environment": self._args.plan.name, "app.kubernetes.io/managed-by": "pulumi"},
+            ),
+            opts=self._opts(depends_on=list(needs)),
+        )
+        metadata = template["metadata"]
+        metadata["annotations"] = {**metadata.get("annotations", {}), JOB_ANNOTATION: self.migration.job_name}
+        return template
 
     def _analysis_ref(self) -> dict[str, Any]:
         return {

@@ -246,6 +246,7 @@ if cluster:
         PublicIngress,
     )
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
+    from components.schema_migration import APP_MIGRATE_COMMAND
 
     kube = k8s.Provider(
         f"{name}-kube", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
@@ -342,6 +343,8 @@ if cluster:
                 secret_key_arn=database.secret_key_arn,
                 name=service.replace("-", "_"),
                 cidrs=[plan.network.cidr],
+                # app/service/migrations, applied by a Job before each rollout (components/schema_migration.py)
+                migrate_command=APP_MIGRATE_COMMAND,
             )
             if database
             else None,
@@ -350,6 +353,8 @@ if cluster:
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
     endpoint.alias_load_balancer(workload.load_balancer_hostname)
+    if workload.migration:
+        pulumi.export("migration_job", workload.migration.job_name)
     monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
