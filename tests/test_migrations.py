@@ -276,7 +276,31 @@ def test_down_files_are_not_checked_and_the_example_passes():
     ],
 )
 def test_badly_named_files_are_refused(tmp_path, files, message):
+    with pytest.raises(migrate.MigrationError, match="not a directory of migrations"):
+        migrate.discover(tmp_path / "missing")
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     with pytest.raises(migrate.MigrationError, match=message):
         migrate.discover(tmp_path)
+
+
+def test_on_lambda_the_url_comes_from_the_functions_environment_and_secret(monkeypatch):
+    monkeypatch.setenv("DB_HOST", "svc-prod-db.abc.us-east-1.rds.amazonaws.com")
+    monkeypatch.setenv("DB_NAME", "svc")
+    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1")
+    read = {"username": "postgres", "password": "p@ss/w:rd?"}.copy
+    url = migrate.lambda_database_url(lambda arn: read())
+    assert url == (
+        "postgresql://postgres:p%40ss%2Fw%3Ard%3F@svc-prod-db.abc.us-east-1.rds.amazonaws.com:5432/svc?sslmode=require"
+    )
+    monkeypatch.delenv("DB_SECRET_ARN")
+    with pytest.raises(migrate.MigrationError, match="no DB_SECRET_ARN"):
+        migrate.lambda_database_url(lambda arn: read())
+
+
+def test_the_lambda_migration_event_applies_and_lists_what_it_applied(database, monkeypatch):
+    _, url = database
+    monkeypatch.setattr(migrate, "lambda_database_url", lambda read_secret=None: url)
+    monkeypatch.setattr(migrate, "MIGRATIONS", MIGRATIONS)  # the package's, under its template name here
+    assert migrate.lambda_migrate() == {"applied": ["0001_create_visits"]}
+    assert migrate.lambda_migrate() == {"applied": []}

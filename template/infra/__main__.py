@@ -38,6 +38,7 @@ from components import (
     preflight,
 )
 from components.identity import image_repository_name
+from components.lambda_bundle import function_code
 from components.reliability import from_config
 from components.reliability.plan import replica_network
 
@@ -193,8 +194,9 @@ elif platform == "aws-lambda":
             name=name,
             region=region,
             plan=plan.function,
-            # The sample service's own core (app/service), behind the HTTP API.
-            code=pulumi.FileArchive(str(REPO / "app")),
+            # The sample service's own core (app/service), behind the HTTP API; with a database, the
+            # PostgreSQL driver its migrations use, from the lock this program runs with.
+            code=function_code(REPO / "app", ["pg8000"] if plan.database else []),
             handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
