@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from ._base import child, require, type_token
 
@@ -91,6 +90,8 @@ class SchemaMigration(pulumi.ComponentResource):
     """The Job (and its NetworkPolicy); `job_name` is the Output the workload must depend on."""
 
     def __init__(self, name: str, args: SchemaMigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        import pulumi_kubernetes as k8s  # here: the deployability rules import this module in Lambda repos too
+
         args.validate()
         super().__init__(type_token("SchemaMigration"), name, None, opts)
         self.labels = {
@@ -128,7 +129,9 @@ class SchemaMigration(pulumi.ComponentResource):
         self.job_name = self.job.metadata.apply(lambda meta: meta["name"])
         self.register_outputs({"job_name": self.job_name})
 
-    def _network_policy(self, name: str, args: SchemaMigrationArgs) -> k8s.networking.v1.NetworkPolicy:
+    def _network_policy(self, name: str, args: SchemaMigrationArgs) -> pulumi.CustomResource:
+        import pulumi_kubernetes as k8s
+
         dns = [{"protocol": protocol, "port": DNS_PORT} for protocol in ("UDP", "TCP")]
         return k8s.networking.v1.NetworkPolicy(
             f"{name}-policy",
