@@ -553,6 +553,7 @@ class KubernetesService(pulumi.ComponentResource):
             SchemaMigrationArgs(
                 service=self._args.name,
                 pod_template=template,
+                database_host=database.host,
                 command=database.migrate_command,
                 database_port=database.port,
                 database_cidrs=database.cidrs or self._args.ingress_cidrs,

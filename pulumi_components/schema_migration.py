@@ -8,10 +8,12 @@ workload's pod template names the Job (an input that depends on it), so the engi
 the Deployment or Rollout before the migrations succeeded, and a failed migration leaves the
 running release serving as it was.
 
-One Job per image: its name carries a hash of the image reference, so each release (a new digest,
-with its migrations inside) runs its migrations once, and a `pulumi up` without a new image runs
-nothing. The Job stays after it finishes (no TTL, which Pulumi would read as drift) until the
-next release replaces it: `kubectl logs job/<name>` shows what ran.
+One Job per image and database: its name carries a hash of the image reference and the database's
+host, so each release (a new digest, with its migrations inside) runs its migrations once, a
+`pulumi up` without a new image runs nothing, and a restore (a new instance, at the schema of its
+snapshot) runs them again before the pods move to it. The Job stays after it finishes (no TTL,
+which Pulumi would read as drift) until the next release replaces it: `kubectl logs job/<name>`
+shows what ran.
 
 Its own NetworkPolicy: the namespace denies everything by default, and the migration pod needs
 DNS and the database only.
@@ -42,6 +44,7 @@ IMAGE_PULL_SECONDS = 300  # the first pull of a new image on a node, before the 
 class SchemaMigrationArgs:
     service: str  # the namespace and the prefix of every name
     pod_template: Mapping[str, Any]  # the workload's pod template: identity, secrets, image
+    database_host: pulumi.Input[str] = ""  # a new host (a restore) runs the migrations again
     command: Sequence[str] = APP_MIGRATE_COMMAND
     database_port: int = 5432
     database_cidrs: Sequence[str] = ()  # where the database lives
@@ -63,9 +66,11 @@ class SchemaMigrationArgs:
         )
 
 
-def job_name(service: str, image: str) -> str:
-    """`<service>-migrate-<10 hex>`: a new name for each image, so each release runs its migrations once."""
-    return f"{service}-migrate-{hashlib.sha256(image.encode()).hexdigest()[:10]}"
+def job_name(service: str, image: str, database_host: str = "") -> str:
+    """`<service>-migrate-<10 hex>`: a new name for each image and database, so each release runs its
+    migrations once against each database it serves from."""
+    digest = hashlib.sha256(f"{image}\n{database_host}".encode()).hexdigest()[:10]
+    return f"{service}-migrate-{digest}"
 
 
 def migration_pod(template: Mapping[str, Any], command: Sequence[str], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -106,7 +111,9 @@ class SchemaMigration(pulumi.ComponentResource):
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={
-                "name": pulumi.Output.from_input(image).apply(lambda ref: job_name(args.service, ref)),
+                "name": pulumi.Output.all(image, args.database_host).apply(
+                    lambda values: job_name(args.service, values[0], values[1])
+                ),
                 "namespace": args.service,
                 "labels": dict(self.labels),
             },

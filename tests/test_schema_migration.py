@@ -40,7 +40,8 @@ def the_job(run):
 
 def test_the_job_runs_the_migrations_once_per_image_as_the_service(run):
     job, pod = the_job(run), workload(run)["spec"]["template"]
-    assert job["metadata"]["name"] == job_name("example", IMAGE) and job["metadata"]["namespace"] == "example"
+    host = migrating_args().database.host
+    assert job["metadata"]["name"] == job_name("example", IMAGE, host) and job["metadata"]["namespace"] == "example"
     spec = job["spec"]["template"]["spec"]
     assert spec["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
     assert job["spec"]["activeDeadlineSeconds"] == 600
@@ -91,9 +92,10 @@ def test_without_a_migration_command_there_is_no_job():
     assert JOB_ANNOTATION not in workload(run)["spec"]["template"]["metadata"].get("annotations", {})
 
 
-def test_each_image_gets_its_own_job_name():
+def test_each_image_and_each_database_get_their_own_job_name():
     other = IMAGE.replace("ab" * 32, "cd" * 32)
-    assert job_name("example", IMAGE) != job_name("example", other)
+    assert job_name("example", IMAGE, "db") != job_name("example", other, "db")
+    assert job_name("example", IMAGE, "db") != job_name("example", IMAGE, "restored-db")  # a restore migrates again
     assert len(job_name("a" * 40, IMAGE)) <= 63
 
 

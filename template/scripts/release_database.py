@@ -17,7 +17,7 @@ migrations with the function's own network path, role and secret; a function err
 migration fails the step, and the alias stays on the running version.
 
 `failed` writes the job summary of a release that failed after its snapshot: which snapshot holds the
-data as it was, and how to restore it (docs/runbooks/schema-migrations.md).
+data as it was, and how to restore it (docs/schema-migrations.md).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from _poll import Runner, Verdict, poll, run_cli, run_json
 
 MIGRATE_EVENT = {"groundwork_migrate": "up"}  # app/service/lambda_handler.py answers it
 _IDENTIFIER = re.compile(r"[^a-zA-Z0-9-]+")
-RUNBOOK = "docs/runbooks/schema-migrations.md"
+RUNBOOK = "docs/schema-migrations.md"
 
 
 def snapshot_name(instance: str, release: str, attempt: str = "1") -> str:
