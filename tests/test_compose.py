@@ -22,9 +22,12 @@ from pulumi_components.reliability.plan import POSTGRES_ENGINE_VERSION
 SCHEMA = json.loads((Path(__file__).parent / "reference" / "compose-spec" / "compose-spec.json").read_text())
 
 
-@pytest.fixture(scope="module", params=["postgres", "none"])
+@pytest.fixture(scope="module", params=[("postgres", "standard"), ("none", "basic")], ids=["postgres", "basic"])
 def repo(request, tmp_path_factory) -> Path:
-    return render(tmp_path_factory.mktemp(request.param) / "svc", platform="aws-eks", database=request.param)
+    database, level = request.param
+    return render(
+        tmp_path_factory.mktemp(database) / "svc", platform="aws-eks", database=database, monitoring_level=level
+    )
 
 
 def compose(repo: Path) -> dict:
@@ -66,6 +69,11 @@ def test_the_schema_is_migrated_with_the_apps_image_before_the_app_starts(repo):
     else:
         assert not {"migrate", "postgres"} & set(services)
         assert "DATABASE_URL" not in services["app"]["environment"]
+
+
+def test_grafana_comes_with_the_dashboards(repo):
+    services = compose(repo)["services"]
+    assert ("grafana" in services) == (repo / "monitoring" / "dashboards").is_dir()
 
 
 def test_everything_listens_on_loopback_only(repo):
