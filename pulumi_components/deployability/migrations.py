@@ -143,11 +143,7 @@ def job_reaches_database(stack: StackView) -> Iterator[tuple[str, str]]:
         labels = (_template(job).get("metadata") or {}).get("labels") or {}
         namespace = _metadata(job).get("namespace")
         ports = set().union(
-            *(
-                _egress_ports(p)
-                for p in policies
-                if _metadata(p).get("namespace") == namespace and _selects(p, labels)
-            )
+            *(_egress_ports(p) for p in policies if _metadata(p).get("namespace") == namespace and _selects(p, labels))
         )
         for port, what in ((POSTGRES_PORT, "PostgreSQL"), (DNS_PORT, "DNS")):
             if port not in ports:
