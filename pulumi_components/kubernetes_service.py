@@ -33,6 +33,7 @@ from .kms import secret_decrypt_statement
 from .monitoring_stack import COLLECTOR, COLLECTOR_OTLP_HTTP_PORT, collector_endpoint
 from .reliability.alerts import APP_CONTAINER, scrape_job, service_selector
 from .reliability.plan import PROMETHEUS_SCRAPE_INTERVAL_SECONDS, EnvironmentPlan
+from .schema_migration import JOB_ANNOTATION, SchemaMigration, SchemaMigrationArgs
 
 APP_PORT = 8080
 SERVICE_PORT = 80
@@ -105,6 +106,9 @@ class DatabaseConnection:
     name: str = "app"
     port: int = POSTGRES_PORT
     cidrs: Sequence[str] = ()  # where the database lives, for the egress allow
+    # The command in the image that migrates the schema, run as a Job before each rollout
+    # (schema_migration.py); empty: the service migrates nothing.
+    migrate_command: Sequence[str] = ()
 
 
 @dataclass
@@ -348,11 +352,13 @@ class KubernetesService(pulumi.ComponentResource):
         args = self._args
         # The HPA owns the replica count after creation; Pulumi must not reset it on update.
         needs = [self.service_account, self.config_map, *self.services.values()]
+        self.migration = self._migration(needs)
+        job = self.migration.job_name if self.migration else None
         if self.strategy == "rolling":
             return k8s.apps.v1.Deployment(
                 f"{self._name}-deployment",
                 metadata=self._meta(args.name),
-                spec=deployment_spec(args),
+                spec=after_migration(deployment_spec(args), job),
                 opts=self._opts(ignore_changes=["spec.replicas"], depends_on=needs),
             )
         self.analysis_template = self._analysis_template()
@@ -361,10 +367,30 @@ class KubernetesService(pulumi.ComponentResource):
             api_version="argoproj.io/v1alpha1",
             kind="Rollout",
             metadata=self._meta(args.name),
-            spec=rollout_spec(args),
+            spec=after_migration(rollout_spec(args), job),
             opts=self._opts(
                 ignore_changes=["spec.replicas"], depends_on=[*needs, self.analysis_template, self.ingress]
             ),
+        )
+
+    def _migration(self, needs: Sequence[pulumi.Resource]) -> SchemaMigration | None:
+        """With a migration command, the release's migrations run as a Job of the workload's own pod
+        (identity, secrets, image) before the rollout starts (schema_migration.py)."""
+        database = self._args.database
+        if not (database and database.migrate_command):
+            return None
+        return SchemaMigration(
+            f"{self._name}-migration",
+            SchemaMigrationArgs(
+                service=self._args.name,
+                pod_template=pod_template(self._args),
+                database_host=database.host,
+                command=database.migrate_command,
+                database_port=database.port,
+                database_cidrs=database.cidrs or self._args.ingress_cidrs,
+                labels={"environment": self._args.plan.name, "app.kubernetes.io/managed-by": "pulumi"},
+            ),
+            opts=self._opts(depends_on=list(needs)),
         )
 
     def _analysis_template(self) -> k8s.apiextensions.CustomResource:
@@ -677,6 +703,18 @@ def _workload_spec(args: KubernetesServiceArgs) -> dict[str, Any]:
         "selector": {"matchLabels": pod_selector(args)},
         "template": pod_template(args),
     }
+
+
+def after_migration(spec: dict[str, Any], job: pulumi.Input[str] | None) -> dict[str, Any]:
+    """The workload's spec with its pod template naming the migration Job: the workload then
+    depends on the Job, which Pulumi awaits to completion, so a failed migration stops the
+    rollout before it starts. No Job: the spec as it is."""
+    if job is None:
+        return spec
+    template = spec["template"]
+    metadata = {**template["metadata"]}
+    metadata["annotations"] = {**metadata.get("annotations", {}), JOB_ANNOTATION: job}
+    return {**spec, "template": {**template, "metadata": metadata}}
 
 
 def deployment_spec(args: KubernetesServiceArgs) -> dict[str, Any]:

@@ -73,6 +73,10 @@ BELONGS_TO = {
     "docs/runbooks/DatabaseUnavailable.md": lambda a: _eks(a) and a["database"] == "postgres"
     and a["monitoring_level"] != "basic",
     "docs/runbooks/FunctionThrottled.md": lambda a: not _eks(a),
+    "compose.yaml": _eks,
+    "monitoring/local/": _eks,
+    "app/service/migrations/": lambda a: a["database"] == "postgres",
+    "docs/schema-migrations.md": lambda a: a["database"] == "postgres",
 }
 
 

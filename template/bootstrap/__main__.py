@@ -216,8 +216,9 @@ class EnvironmentAccess(pulumi.ComponentResource):
                 lambda arn: github_trust(arn, settings.repository, deploy_claims(env))
             ),
             permissions_boundary=self.boundary.arn,
-            # The credentials action's default session; every deploy job's timeout is shorter.
-            max_session_duration=SESSION_SECONDS,
+            # Two hours: a deploy job with a database adds the pre-release snapshot's wait to its
+            # timeout and asks for a session that long (deploy.yml, role-duration-seconds).
+            max_session_duration=2 * SESSION_SECONDS,
             tags=env_tags,
             opts=child(self),
         )

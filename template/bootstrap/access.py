@@ -75,7 +75,9 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
     # Not Get*: GetLogEvents reads the logs. The HTTP API's access logs need the log-delivery verbs.
     "logs": tuple(v for v in LIFECYCLE if v != "Get*") + ("GetLogDelivery", "AssociateKmsKey", "DisassociateKmsKey"),
     "rds": LIFECYCLE + ("Modify*", "Add*", "Remove*", "Promote*"),
-    "lambda": LIFECYCLE + ("Publish*", "AddPermission", "RemovePermission"),
+    # InvokeFunction: the release runs its schema migrations with the new version before the shift
+    # (scripts/release_database.py migrate-lambda).
+    "lambda": LIFECYCLE + ("Publish*", "AddPermission", "RemovePermission", "InvokeFunction"),
     "apigateway": ("GET", "POST", "PUT", "PATCH", "DELETE", "TagResource", "UntagResource"),
     "codedeploy": LIFECYCLE + ("Register*", "StopDeployment", "BatchGet*"),
     "sqs": (

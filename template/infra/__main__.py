@@ -39,6 +39,7 @@ from components import (
 )
 from components.dns_failover import DnsFailover, DnsFailoverArgs, StandbyConfig
 from components.identity import image_repository_name
+from components.lambda_bundle import function_code
 from components.postgres_database import AdoptedDatabase, AdoptedDatabaseArgs, ReplicaLagAlarm
 from components.reliability import from_config
 from components.reliability.plan import replica_network
@@ -243,8 +244,9 @@ elif platform == "aws-lambda":
             name=name,
             region=region,
             plan=plan.function,
-            # The sample service's own core (app/service), behind the HTTP API.
-            code=pulumi.FileArchive(str(REPO / "app")),
+            # The sample service's own core (app/service), behind the HTTP API; with a database, the
+            # PostgreSQL driver its migrations use, from the lock this program runs with.
+            code=function_code(REPO / "app", ["pg8000"] if plan.database else []),
             handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
@@ -296,6 +298,7 @@ if cluster:
         PublicIngress,
     )
     from components.platform_addons import PlatformAddons, PlatformAddonsArgs, load_balancer_controller_policy
+    from components.schema_migration import APP_MIGRATE_COMMAND
 
     kube = k8s.Provider(
         f"{name}-kube", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster])
@@ -392,6 +395,8 @@ if cluster:
                 secret_key_arn=database.secret_key_arn,
                 name=service.replace("-", "_"),
                 cidrs=[plan.network.cidr],
+                # app/service/migrations, applied by a Job before each rollout (components/schema_migration.py)
+                migrate_command=APP_MIGRATE_COMMAND,
             )
             if database
             else None,
@@ -400,6 +405,8 @@ if cluster:
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
     )
     route(workload.load_balancer_hostname)
+    if workload.migration:
+        pulumi.export("migration_job", workload.migration.job_name)
     monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (standard and comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)

@@ -18,9 +18,16 @@ from . import emf, logs, routing, settings
 logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
 log = logging.getLogger("service")
 SLO_MS = settings.LATENCY_SLO_SECONDS * 1000
+MIGRATE_EVENT = "groundwork_migrate"
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if MIGRATE_EVENT in event and "requestContext" not in event:
+        # The release's migration step (scripts/release_database.py) invokes the new version
+        # directly, before traffic shifts; API Gateway's events always carry a requestContext.
+        from . import migrate  # with a database only: app/service/migrate.py
+
+        return migrate.lambda_migrate()
     started = time.perf_counter()
     method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
     path = event.get("rawPath", "/")
