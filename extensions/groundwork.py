@@ -145,6 +145,7 @@ class GroundworkExtension(Extension):
             feasibility_report=feasibility_report,
             feasibility_warning=feasibility_warning,
             cost_estimate=_of_plan("cost", "estimate_cost"),
+            budget_config=_of_plan("budget", "budget_config"),  # each stack's `<service>:budget`
             reliability_risks=_of_plan("risks", "assess_risks"),
             incident_policy=incident_policy,
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md.

@@ -11,6 +11,7 @@ environment; `slo.py` holds the error budgets and burn-rate alerts.
 from . import (  # noqa: F401
     alertmanager,
     availability,
+    budget,
     cost,
     dashboards,
     incident,

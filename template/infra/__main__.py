@@ -37,8 +37,10 @@ from components import (
     VpcPlacement,
     preflight,
 )
+from components.budget import CostBudget, CostBudgetArgs
 from components.identity import image_repository_name
 from components.reliability import from_config
+from components.reliability.budget import budget_from_config
 from components.reliability.plan import replica_network
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +55,7 @@ tags = plan.tags
 # Set only while the database is a restore (docs/disaster-recovery.md): where it was restored from.
 database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
 preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
+budget_plan = budget_from_config(config.require_object("budget"))  # likewise
 
 DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
@@ -399,6 +402,21 @@ if function:
     pulumi.export("codedeploy_deployment_group", deployment.deployment_group.deployment_group_name)
     # Blue-green's readiness check before the shift; the release script adds it to the AppSpec.
     pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name if deployment.hook else "")
+
+# ---- Cost --------------------------------------------------------------------------------------
+# The environment's monthly AWS Budget (limit from the reliability model, `<service>:budget`),
+# alerting the owner through the ticket route: SloAlarms' ticket topic on Lambda, e-mail on EKS.
+budget = CostBudget(
+    name,
+    CostBudgetArgs(
+        name=name,
+        plan=budget_plan,
+        owner_email=config.require("owner_email"),
+        tags=tags,
+        ticket_topic_arn=slo_alarms.ticket_topic.arn if function else None,
+    ),
+)
+pulumi.export("budget_name", budget.budget.name)
 
 # ---- Observability ----------------------------------------------------------------------------
 # EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).
