@@ -126,6 +126,12 @@ def feasibility_warning(context: Any) -> str:
 
 
 @pass_context
+def load_test_error(context: Any, rps: Any) -> str:
+    """The load_test_rps validator: its range, then whether staging's edge lets one runner send it."""
+    return model.answers.load_test_rps_error(rps) or model.load_test.load_test_error(reliability_plan(context))
+
+
+@pass_context
 def incident_policy(context: Any) -> Any:
     """Severity levels, the escalation steps and the chosen on-call tool."""
     incident = model.incident
@@ -166,6 +172,8 @@ class GroundworkExtension(Extension):
             repository_url_error=answers.repository_url_error,
             github_repository=answers.github_repository,
             latency_error=answers.latency_error,
+            load_test_error=load_test_error,
+            load_test_plan=_of_plan("load_test", "load_test_plan"),
             dr_region_error=answers.dr_region_error,
             domain_error=answers.domain_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),

@@ -193,6 +193,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
         if token == "aws:route53/getZone:getZone":  # a public hosted zone, looked up by name
             zone = str(args.args.get("name", "")).rstrip(".")
             return {"zoneId": "Z0123456789MOCKZONE", "name": zone, "privateZone": False}
+        if token == "aws:lb/getLoadBalancer:getLoadBalancer":  # the ALB the controller created, by name
+            lb = str(args.args.get("name"))
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/app/{lb}/0123456789abcdef"
+            return {"name": lb, "arn": arn, "arnSuffix": f"app/{lb}/0123456789abcdef"}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":  # the ALBs' canonical zone of us-east-1
             return {"id": "Z35SXDOTRQ7X7K"}
         if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):

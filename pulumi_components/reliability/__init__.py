@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     cost,
     dashboards,
     incident,
+    load_test,
     prometheus_rules,
     promtool_tests,
     risks,

@@ -12,6 +12,7 @@ there (or the answers, with `copier update`), not in this file.
                 behind PublicEndpoint (certificate, DNS)
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -38,6 +39,13 @@ from components import (
     preflight,
 )
 from components.budget import CostBudget, CostBudgetArgs
+from components.feature_flags import (
+    FeatureFlags,
+    FeatureFlagsArgs,
+    flags_from_file,
+    load_balancer_error_alarm,
+    reader_environment,
+)
 from components.identity import image_repository_name
 from components.reliability import from_config
 from components.reliability.budget import budget_from_config
@@ -56,6 +64,7 @@ tags = plan.tags
 database_restore = DatabaseRestore.from_config(config.get_object("database_restore"))
 preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
 budget_plan = budget_from_config(config.require_object("budget"))  # likewise
+flags = flags_from_file(json.loads((REPO / "app" / "flags.json").read_text()))  # likewise
 
 DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
@@ -125,6 +134,20 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
     )
 
 
+def function_archive() -> pulumi.AssetArchive:
+    """The sample service's package plus the pure-Python packages its handler imports that the
+    Lambda runtime lacks (the runtime ships botocore): the OpenFeature SDK, as installed from the lock."""
+    import openfeature
+
+    return pulumi.AssetArchive(
+        {
+            "service": pulumi.FileArchive(str(REPO / "app" / "service")),
+            # a namespace package (no __init__.py): its one directory
+            "openfeature": pulumi.FileArchive(str(next(iter(openfeature.__path__)))),
+        }
+    )
+
+
 network = None
 database = None
 cluster = None
@@ -178,7 +201,7 @@ if platform == "aws-eks":
     pulumi.export("workload_security_group_id", cluster.workload_security_group.id)
 
 elif platform == "aws-lambda":
-    environment = {"SERVICE": service, "ENVIRONMENT": plan.name}
+    environment = {"SERVICE": service, "ENVIRONMENT": plan.name, **reader_environment(name, plan.name)}
     vpc = None
     if plan.database:
         network = build_network()
@@ -197,7 +220,7 @@ elif platform == "aws-lambda":
             region=region,
             plan=plan.function,
             # The sample service's own core (app/service), behind the HTTP API.
-            code=pulumi.FileArchive(str(REPO / "app")),
+            code=function_archive(),
             handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
@@ -348,9 +371,24 @@ if cluster:
             )
             if database
             else None,
+            config=reader_environment(name, plan.name),  # its feature flags (FeatureFlags below)
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
+    )
+    # Feature flags: AppConfig rolls a flag change back on the ALB's 5xx ratio (the canary's gate).
+    FeatureFlags(
+        name,
+        FeatureFlagsArgs(
+            name=name,
+            env=plan.name,
+            flags=flags,
+            rollback_alarm_arns=[
+                load_balancer_error_alarm(name, workload.load_balancer_hostname, plan.rollout.max_error_ratio, tags).arn
+            ],
+            reader_role_names=[workload.role.name],
+            tags=tags,
+        ),
     )
     endpoint.alias_load_balancer(workload.load_balancer_hostname)
     monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (comprehensive)
@@ -384,6 +422,18 @@ if function:
     pulumi.export("slo_page_topic_arn", slo_alarms.page_topic.arn)
     pulumi.export("slo_dashboard", slo_alarms.dashboard.dashboard_name)
     pulumi.export("slo_rollback_alarm_arns", slo_alarms.rollback_alarm_arns)
+    # Feature flags: AppConfig rolls a flag change back on the SLO's page alarms.
+    FeatureFlags(
+        name,
+        FeatureFlagsArgs(
+            name=name,
+            env=plan.name,
+            flags=flags,
+            rollback_alarm_arns=slo_alarms.rollback_alarm_arns,
+            reader_role_names=[function.role.name],
+            tags=tags,
+        ),
+    )
     deployment = LambdaDeployment(
         name,
         LambdaDeploymentArgs(
