@@ -132,6 +132,14 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
     "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
         "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{inputs.get('name', name)}/0123-4567"
     },
+    # AppConfig's generated ids (the Data API's resource ARNs and IAM policies name them).
+    "aws:appconfig/environment:Environment": lambda name, inputs, region: {"environmentId": f"{name}-envid"},
+    "aws:appconfig/configurationProfile:ConfigurationProfile": lambda name, inputs, region: {
+        "configurationProfileId": f"{name}-profileid"
+    },
+    "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion": lambda name, inputs, region: {
+        "versionNumber": 1
+    },
     # A stack reference finds no outputs under mocks.
     "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
     # The load balancer controller fills in the ALB's name once the Ingress is admitted.
