@@ -127,8 +127,15 @@ def feasibility_warning(context: Any) -> str:
 
 @pass_context
 def load_test_error(context: Any, rps: Any) -> str:
-    """The load_test_rps validator: its range, then whether staging's edge lets one runner send it."""
-    return model.answers.load_test_rps_error(rps) or model.load_test.load_test_error(reliability_plan(context))
+    """The load_test_rps validator: its range, then whether staging's edge lets one runner send it.
+    Another answer the model refuses is left to that answer's own validator."""
+    if message := model.answers.load_test_rps_error(rps):
+        return message
+    try:
+        plan = reliability_plan(context)
+    except model.AnswerError:
+        return ""
+    return model.load_test.load_test_error(plan)
 
 
 @pass_context
