@@ -130,6 +130,7 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 from . import bootstrap, cluster, edge, lambda_release, pipelines, reachability, rules_common  # noqa: E402,F401
 from . import checklists as checklist_rules  # noqa: E402,F401
 from . import feature_flags as feature_flag_rules  # noqa: E402,F401
+from . import release_gates as release_gate_rules  # noqa: E402,F401
 from . import runtime as runtime_rules  # noqa: E402,F401
 from . import secrets as secret_rules  # noqa: E402,F401
 from . import tracing as tracing_rules  # noqa: E402,F401
