@@ -913,7 +913,7 @@ def _positive_amount(value: Any) -> bool:
 STACK_RULES += (
     StackRule(
         "environment-budget",
-        "cost",
+        "reliability",  # spend that runs away ends in a shut-down account; the kinds are security and reliability
         "Every environment has a monthly cost budget alerting on forecast and actual spend.",
         environment_budget,
     ),
