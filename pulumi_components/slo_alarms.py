@@ -36,7 +36,6 @@ from .reliability.slo import duration_seconds
 
 MAX_PERIOD_SECONDS = 86_400  # CloudWatch's longest alarm period
 ONCALL_TOOLS = ("pagerduty", "opsgenie", "slack", "email")
-# HTTPS endpoints of the on-call tools' CloudWatch/SNS integrations; the key comes from a Pulumi secret.
 # What SNS's default topic policy lets the owning account do, kept when the policy is replaced.
 TOPIC_OWNER_ACTIONS = [
     "sns:GetTopicAttributes",
@@ -48,6 +47,7 @@ TOPIC_OWNER_ACTIONS = [
     "sns:ListSubscriptionsByTopic",
     "sns:Publish",
 ]
+# HTTPS endpoints of the on-call tools' CloudWatch/SNS integrations; the key comes from a Pulumi secret.
 INTEGRATION_URLS = {
     "pagerduty": "https://events.pagerduty.com/integration/{key}/enqueue",
     "opsgenie": "https://api.opsgenie.com/v1/json/cloudwatch?apiKey={key}",
