@@ -1,9 +1,10 @@
 """FeatureFlags: an environment's AWS AppConfig feature flags, readable by the workload only.
 
-- an application `<service>-<env>`, an environment `<env>` whose monitors are the rollback alarms
-  (AppConfig rolls a flag deployment back when one fires during it or its bake time), a
-  configuration profile `flags` of type `AWS.AppConfig.FeatureFlags`, and a hosted configuration
-  version holding the repository's flags (`app/flags.json`) with their initial values;
+- an application and an environment both named `<service>-<env>`, the environment's monitors
+  being the rollback alarms (AppConfig rolls a flag deployment back when one fires during it or
+  its bake time), a configuration profile `<service>-<env>-flags` of type
+  `AWS.AppConfig.FeatureFlags`, and a hosted configuration version holding the repository's flags
+  (`app/flags.json`) with their initial values;
 - a linear deployment strategy (a flag reaches the fleet in steps, baked before it completes) and
   the deployment of that version;
 - an IAM policy on each reader role: `appconfig:StartConfigurationSession` and
@@ -28,7 +29,7 @@ import pulumi_aws as aws
 
 from ._base import child, policy_json, require, service_trust, type_token
 
-PROFILE = "flags"
+PROFILE_SUFFIX = "flags"  # the profile is `<service>-<env>-flags`
 PROFILE_TYPE = "AWS.AppConfig.FeatureFlags"
 # AppConfig's flag keys (the AWS.AppConfig.FeatureFlags schema's key pattern).
 FLAG_KEY = re.compile(r"^[a-z][a-zA-Z\d_-]{0,63}$")
@@ -75,16 +76,19 @@ def application_name(name: str) -> str:
     return name  # <service>-<env>
 
 
-def reader_environment(name: str, env: str) -> dict[str, str]:
+def reader_environment(name: str) -> dict[str, str]:
     """What the app reads its flags by (service/flags.py): names, so the workload does not wait on
-    this component."""
-    return {"APPCONFIG_APPLICATION": application_name(name), "APPCONFIG_ENVIRONMENT": env, "APPCONFIG_PROFILE": PROFILE}
+    this component. Every name starts with `<service>-<env>`, as all of the stack's do."""
+    return {
+        "APPCONFIG_APPLICATION": application_name(name),
+        "APPCONFIG_ENVIRONMENT": name,
+        "APPCONFIG_PROFILE": f"{name}-{PROFILE_SUFFIX}",
+    }
 
 
 @dataclass
 class FeatureFlagsArgs:
     name: str  # <service>-<env>
-    env: str
     flags: Mapping[str, Flag]
     rollback_alarm_arns: Sequence[pulumi.Input[str]]
     reader_role_names: Sequence[pulumi.Input[str]]  # the workload's identity
@@ -110,7 +114,7 @@ class FeatureFlags(pulumi.ComponentResource):
         self.environment = aws.appconfig.Environment(
             f"{name}-flags",
             application_id=self.application.id,
-            name=args.env,
+            name=args.name,
             monitors=[
                 aws.appconfig.EnvironmentMonitorArgs(alarm_arn=arn, alarm_role_arn=monitor_role.arn)
                 for arn in args.rollback_alarm_arns
@@ -121,7 +125,7 @@ class FeatureFlags(pulumi.ComponentResource):
         self.profile = aws.appconfig.ConfigurationProfile(
             f"{name}-flags",
             application_id=self.application.id,
-            name=PROFILE,
+            name=f"{args.name}-{PROFILE_SUFFIX}",
             location_uri="hosted",
             type=PROFILE_TYPE,
             tags=tags,

@@ -56,13 +56,18 @@ def test_bad_flags_files_are_refused(data, message):
 
 
 def function_stack(
-    flags=True, reader=True, env_name="prod", monitors=True, profile_type="AWS.AppConfig.FeatureFlags", settings=True
+    flags=True,
+    reader=True,
+    env_name="svc-prod",
+    monitors=True,
+    profile_type="AWS.AppConfig.FeatureFlags",
+    settings=True,
 ):
     """A service function, its role, and (optionally) its FeatureFlags: the shape __main__ builds."""
 
     def build():
         role = aws.iam.Role("svc-prod-fn", assume_role_policy=service_trust("lambda.amazonaws.com"), tags=TAGS)
-        variables = {"SERVICE": "svc", **(reader_environment("svc-prod", "prod") if settings else {})}
+        variables = {"SERVICE": "svc", **(reader_environment("svc-prod") if settings else {})}
         aws.lambda_.Function(
             "svc-prod",
             role=role.arn,
@@ -77,7 +82,6 @@ def function_stack(
                 "svc-prod",
                 FeatureFlagsArgs(
                     name="svc-prod",
-                    env=env_name,
                     flags={"home-greeting": Flag("sample", False)},
                     rollback_alarm_arns=[ALARM],
                     reader_role_names=[role.name] if reader else ["someone-else"],
@@ -87,12 +91,13 @@ def function_stack(
 
     run = run_with_mocks(build)
     resources = [dataclasses.replace(r, inputs=resolve(r.inputs)) for r in run.resources]
-    if not monitors or profile_type != "AWS.AppConfig.FeatureFlags":
-        for r in resources:
-            if r.type == "aws:appconfig/environment:Environment" and not monitors:
+    for r in resources:
+        if r.type == "aws:appconfig/environment:Environment":
+            r.inputs["name"] = env_name
+            if not monitors:
                 r.inputs["monitors"] = []
-            if r.type == "aws:appconfig/configurationProfile:ConfigurationProfile":
-                r.inputs["type"] = profile_type
+        if r.type == "aws:appconfig/configurationProfile:ConfigurationProfile":
+            r.inputs["type"] = profile_type
     return resources
 
 
@@ -127,7 +132,7 @@ def test_the_component_creates_flags_the_workload_reads():
     [
         ({"flags": False}, "flags-exist-per-environment", "no AppConfig application 'svc-prod'"),
         ({"settings": False}, "flags-exist-per-environment", "its settings name no APPCONFIG_APPLICATION"),
-        ({"env_name": "staging"}, "flags-exist-per-environment", "has no environment 'prod'"),
+        ({"env_name": "svc-staging"}, "flags-exist-per-environment", "has no environment 'svc-prod'"),
         ({"monitors": False}, "flags-exist-per-environment", "has no rollback alarm"),
         ({"profile_type": "AWS.Freeform"}, "flags-exist-per-environment", "is not of type AWS.AppConfig.FeatureFlags"),
         ({"reader": False}, "workload-reads-its-flags", "may not appconfig:StartConfigurationSession"),
@@ -142,7 +147,7 @@ def test_each_defect_is_reported(kwargs, rule, message):
 def test_a_flag_version_that_is_never_deployed_is_reported():
     resources = [r for r in function_stack() if r.type != "aws:appconfig/deployment:Deployment"]
     assert findings(resources) == [
-        "flags-exist-per-environment: no deployment of profile 'flags' to environment 'prod'"
+        "flags-exist-per-environment: no deployment of profile 'svc-prod-flags' to environment 'svc-prod'"
     ]
 
 
@@ -165,7 +170,7 @@ def test_a_deny_on_the_profile_is_reported():
 
 def eks_workload(resources, role_arn):
     """The EKS shape: a Rollout whose pods read a ConfigMap and run as an IRSA service account."""
-    settings = reader_environment("svc-prod", "prod")
+    settings = reader_environment("svc-prod")
     return [
         *resources,
         CapturedResource("kubernetes:core/v1:ConfigMap", "cm", {"metadata": {"name": "svc-config"}, "data": settings}),
@@ -202,7 +207,7 @@ def test_the_rules_follow_an_eks_workload_to_its_irsa_role():
 
 
 def test_args_are_checked_before_any_resource():
-    args = FeatureFlagsArgs("svc-prod", "prod", {"home-greeting": Flag("x", False)}, [], ["role"])
+    args = FeatureFlagsArgs("svc-prod", {"home-greeting": Flag("x", False)}, [], ["role"])
     with pytest.raises(ComponentArgsError, match="rollback_alarm_arns"):
         args.validate()
     with pytest.raises(ComponentArgsError, match="reader_role_names"):

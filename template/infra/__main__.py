@@ -201,7 +201,7 @@ if platform == "aws-eks":
     pulumi.export("workload_security_group_id", cluster.workload_security_group.id)
 
 elif platform == "aws-lambda":
-    environment = {"SERVICE": service, "ENVIRONMENT": plan.name, **reader_environment(name, plan.name)}
+    environment = {"SERVICE": service, "ENVIRONMENT": plan.name, **reader_environment(name)}
     vpc = None
     if plan.database:
         network = build_network()
@@ -371,7 +371,7 @@ if cluster:
             )
             if database
             else None,
-            config=reader_environment(name, plan.name),  # its feature flags (FeatureFlags below)
+            config=reader_environment(name),  # its feature flags (FeatureFlags below)
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
@@ -381,7 +381,6 @@ if cluster:
         name,
         FeatureFlagsArgs(
             name=name,
-            env=plan.name,
             flags=flags,
             rollback_alarm_arns=[
                 load_balancer_error_alarm(name, workload.load_balancer_hostname, plan.rollout.max_error_ratio, tags).arn
@@ -427,7 +426,6 @@ if function:
         name,
         FeatureFlagsArgs(
             name=name,
-            env=plan.name,
             flags=flags,
             rollback_alarm_arns=slo_alarms.rollback_alarm_arns,
             reader_role_names=[function.role.name],

@@ -147,7 +147,7 @@ def configure(environ: dict[str, str] | None = None) -> None:
             AppConfigProvider(
                 environ["APPCONFIG_APPLICATION"],
                 environ["APPCONFIG_ENVIRONMENT"],
-                environ.get("APPCONFIG_PROFILE", "flags"),
+                environ["APPCONFIG_PROFILE"],
             )
         )
 

@@ -18,8 +18,8 @@ from service import core, flags
 
 TARGET = {
     "ApplicationIdentifier": "svc-prod",
-    "EnvironmentIdentifier": "prod",
-    "ConfigurationProfileIdentifier": "flags",
+    "EnvironmentIdentifier": "svc-prod",
+    "ConfigurationProfileIdentifier": "svc-prod-flags",
 }
 
 
@@ -82,7 +82,7 @@ def test_a_flag_turned_off_in_appconfig_is_off_at_the_next_poll():
     latest(stub, "t1", None, "t2")  # unchanged: AppConfig sends no content
     latest(stub, "t2", {"home-greeting": {"enabled": False}}, "t3")  # the kill switch
     clock = Clock()
-    api.set_provider(flags.AppConfigProvider("svc-prod", "prod", "flags", client=client, clock=clock))
+    api.set_provider(flags.AppConfigProvider("svc-prod", "svc-prod", "svc-prod-flags", client=client, clock=clock))
     with stub:
         assert core.home().body["greeting"]
         clock.now = 10  # within the interval AppConfig asked for: no call
@@ -103,7 +103,7 @@ def test_appconfig_unreachable_keeps_the_last_flags_then_starts_a_new_session():
     stub.add_response("start_configuration_session", {"InitialConfigurationToken": "n0"}, TARGET)
     latest(stub, "n0", {"home-greeting": {"enabled": False}}, "n1")
     clock = Clock()
-    provider = flags.AppConfigProvider("svc-prod", "prod", "flags", client=client, clock=clock)
+    provider = flags.AppConfigProvider("svc-prod", "svc-prod", "svc-prod-flags", client=client, clock=clock)
     api.set_provider(provider)
     with stub:
         assert flags.enabled("home-greeting") is True
@@ -117,14 +117,14 @@ def test_appconfig_unreachable_keeps_the_last_flags_then_starts_a_new_session():
 def test_without_appconfig_or_the_flag_the_code_default_wins():
     client, stub = appconfig()
     stub.add_client_error("start_configuration_session", "ResourceNotFoundException", http_status_code=404)
-    api.set_provider(flags.AppConfigProvider("svc-prod", "prod", "flags", client=client, clock=Clock()))
+    api.set_provider(flags.AppConfigProvider("svc-prod", "svc-prod", "svc-prod-flags", client=client, clock=Clock()))
     with stub:
         assert flags.enabled("home-greeting") is False
         assert flags.enabled("home-greeting", default=True) is True
     client, stub = appconfig()
     stub.add_response("start_configuration_session", {"InitialConfigurationToken": "t0"}, TARGET)
     latest(stub, "t0", {"other": {"enabled": True, "colour": "blue"}}, "t1")
-    provider = flags.AppConfigProvider("svc-prod", "prod", "flags", client=client, clock=Clock())
+    provider = flags.AppConfigProvider("svc-prod", "svc-prod", "svc-prod-flags", client=client, clock=Clock())
     api.set_provider(provider)
     with stub:
         details = api.get_client().get_boolean_details("home-greeting", False)
@@ -136,5 +136,5 @@ def test_without_appconfig_or_the_flag_the_code_default_wins():
 def test_the_environment_selects_the_provider(monkeypatch):
     flags.configure({})
     assert api.get_provider_metadata().name != "aws-appconfig"
-    flags.configure({"APPCONFIG_APPLICATION": "svc-prod", "APPCONFIG_ENVIRONMENT": "prod", "APPCONFIG_PROFILE": "flags"})
+    flags.configure({"APPCONFIG_APPLICATION": "svc-prod", "APPCONFIG_ENVIRONMENT": "svc-prod", "APPCONFIG_PROFILE": "svc-prod-flags"})
     assert api.get_provider_metadata().name == "aws-appconfig"

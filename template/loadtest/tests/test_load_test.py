@@ -92,7 +92,7 @@ def test_the_scenario_meets_the_slo_against_the_sample_app(service, tmp_path):
 
 def test_a_service_that_refuses_breaks_the_slo_and_the_gate_stops_it(tmp_path):
     with refusing_port() as port:
-        stats = locust(f"http://127.0.0.1:{port}", tmp_path / "load", seconds=1)
+        stats = locust(f"http://127.0.0.1:{port}", tmp_path / "load", seconds=2)
     assert int(aggregated(stats)["Failure Count"]) == int(aggregated(stats)["Request Count"]) > 0
     result = gate(stats)
     assert result.returncode == 1
