@@ -195,6 +195,19 @@ def feasibility_warning(context: Any) -> str:
 
 
 @pass_context
+def load_test_error(context: Any, rps: Any) -> str:
+    """The load_test_rps validator: its range, then whether staging's edge lets one runner send it.
+    Another answer the model refuses is left to that answer's own validator."""
+    if message := model.answers.load_test_rps_error(rps):
+        return message
+    try:
+        plan = reliability_plan(context)
+    except model.AnswerError:
+        return ""
+    return model.load_test.load_test_error(plan)
+
+
+@pass_context
 def incident_policy(context: Any) -> Any:
     """Severity levels, the escalation steps and the chosen on-call tool."""
     incident = model.incident
@@ -214,6 +227,7 @@ class GroundworkExtension(Extension):
             feasibility_report=feasibility_report,
             feasibility_warning=feasibility_warning,
             cost_estimate=_of_plan("cost", "estimate_cost"),
+            budget_config=_of_plan("budget", "budget_config"),  # each stack's `<service>:budget`
             reliability_risks=_of_plan("risks", "assess_risks"),
             recovery_objectives=_of_plan("recovery", "recovery_objectives"),
             incident_policy=incident_policy,
@@ -243,6 +257,8 @@ class GroundworkExtension(Extension):
             repository_url_error=answers.repository_url_error,
             github_repository=answers.github_repository,
             latency_error=answers.latency_error,
+            load_test_error=load_test_error,
+            load_test_plan=_of_plan("load_test", "load_test_plan"),
             dr_region_error=answers.dr_region_error,
             domain_error=answers.domain_error,
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),

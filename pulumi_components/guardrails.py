@@ -835,3 +835,54 @@ def catalogue() -> list[RuleDoc]:
     docs = [RuleDoc(r.name, r.kind, r.description, r.resource_types, r.relaxation) for r in RULES]
     docs += [RuleDoc(r.name, r.kind, r.description, ("stack",), r.relaxation) for r in STACK_RULES]
     return docs
+
+
+# --- cost: a budget per environment --------------------------------------------------------------
+
+BUDGET = "aws:budgets/budget:Budget"
+# A service environment is the stack that serves the public endpoint; a component tested alone is not one.
+ENVIRONMENT_MARKER = "groundwork:index:PublicEndpoint"
+BUDGET_NOTIFICATIONS = ("FORECASTED", "ACTUAL")
+
+
+def environment_budget(resources, ctx):
+    if not any(r.type == ENVIRONMENT_MARKER for r in resources):
+        return
+    budgets = [r for r in resources if r.type == BUDGET]
+    if not budgets:
+        yield "no AWS Budget: every environment has a monthly cost budget (CostBudget)"
+    for budget in budgets:
+        yield from _budget_defects(budget.name, budget.props)
+
+
+def _budget_defects(name: str, p: Mapping[str, Any]):
+    if p.get("budgetType") != "COST" or p.get("timeUnit") != "MONTHLY" or not _positive_amount(p.get("limitAmount")):
+        yield f"budget {name} must be a monthly COST budget with a positive limit"
+    for kind in BUDGET_NOTIFICATIONS:
+        alerted = [
+            n
+            for n in p.get("notifications") or []
+            if n.get("notificationType") == kind
+            and (_set(n.get("subscriberEmailAddresses")) or _set(n.get("subscriberSnsTopicArns")))
+        ]
+        if not alerted:
+            yield f"budget {name} alerts no one on {kind.lower()} spend"
+
+
+def _positive_amount(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    try:
+        return float(value) > 0  # the API carries amounts as decimal strings
+    except (TypeError, ValueError):
+        return False
+
+
+STACK_RULES += (
+    StackRule(
+        "environment-budget",
+        "reliability",  # spend that runs away ends in a shut-down account; the kinds are security and reliability
+        "Every environment has a monthly cost budget alerting on forecast and actual spend.",
+        environment_budget,
+    ),
+)

@@ -37,6 +37,17 @@ from .reliability.vocabulary import OncallTool, Severity
 
 MAX_PERIOD_SECONDS = 86_400  # CloudWatch's longest alarm period
 ONCALL_TOOLS = OncallTool.values()
+# What SNS's default topic policy lets the owning account do, kept when the policy is replaced.
+TOPIC_OWNER_ACTIONS = [
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sns:RemovePermission",
+    "sns:DeleteTopic",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+]
 # HTTPS endpoints of the on-call tools' CloudWatch/SNS integrations; the key comes from a Pulumi secret.
 INTEGRATION_URLS = {
     OncallTool.PAGERDUTY: "https://events.pagerduty.com/integration/{key}/enqueue",
@@ -89,10 +100,12 @@ class SloAlarms(pulumi.ComponentResource):
             description=f"{args.name}: SNS topics of the SLO alarms",
             parent=self,
             tags=args.tags,
-            service_principals=["cloudwatch.amazonaws.com", "sns.amazonaws.com"],
+            # budgets: the environment's CostBudget alerts through the ticket topic
+            service_principals=["cloudwatch.amazonaws.com", "sns.amazonaws.com", "budgets.amazonaws.com"],
         )
         self.page_topic = self._topic("page")
         self.ticket_topic = self._topic("ticket")
+        self._ticket_publishers()
         self._route()
         self.alarms, self.alerts, self.rollback_alarm_arns = {}, {}, []
         for alert in args.catalogue:
@@ -118,6 +131,47 @@ class SloAlarms(pulumi.ComponentResource):
             name=f"{self._args.name}-{kind}",
             kms_master_key_id=self.key.arn,
             tags=merge_tags(self._args.tags, purpose=f"slo-{kind}"),
+            opts=child(self),
+        )
+
+    def _ticket_publishers(self) -> None:
+        """CloudWatch alarms and AWS Budgets may publish to the ticket topic, for this account only
+        (a topic policy replaces SNS's default one, so the account keeps managing the topic here)."""
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+
+        def policy(topic_arn: str, account: str, partition_name: str) -> str:
+            same_account = {"StringEquals": {"aws:SourceAccount": account}}
+            return policy_json(
+                [
+                    {
+                        "Sid": "AccountManages",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:{partition_name}:iam::{account}:root"},
+                        "Action": TOPIC_OWNER_ACTIONS,
+                        "Resource": topic_arn,
+                    },
+                    *(
+                        {
+                            "Sid": sid,
+                            "Effect": "Allow",
+                            "Principal": {"Service": service},
+                            "Action": "sns:Publish",
+                            "Resource": topic_arn,
+                            "Condition": same_account,
+                        }
+                        for sid, service in (
+                            ("AlarmsPublish", "cloudwatch.amazonaws.com"),
+                            ("BudgetsPublish", "budgets.amazonaws.com"),
+                        )
+                    ),
+                ]
+            )
+
+        aws.sns.TopicPolicy(
+            f"{self._name}-ticket",
+            arn=self.ticket_topic.arn,
+            policy=pulumi.Output.all(self.ticket_topic.arn, identity.account_id, partition).apply(lambda a: policy(*a)),
             opts=child(self),
         )
 

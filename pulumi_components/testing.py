@@ -132,6 +132,14 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
     "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
         "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{inputs.get('name', name)}/0123-4567"
     },
+    # AppConfig's generated ids (the Data API's resource ARNs and IAM policies name them).
+    "aws:appconfig/environment:Environment": lambda name, inputs, region: {"environmentId": f"{name}-envid"},
+    "aws:appconfig/configurationProfile:ConfigurationProfile": lambda name, inputs, region: {
+        "configurationProfileId": f"{name}-profileid"
+    },
+    "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion": lambda name, inputs, region: {
+        "versionNumber": 1
+    },
     # A stack reference finds no outputs under mocks.
     "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
     # The load balancer controller fills in the ALB's name once the Ingress is admitted.
@@ -223,6 +231,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getSubnets:getSubnets":
             return {"ids": ["subnet-p1", "subnet-p2", "subnet-p3"]}
+        if token == "aws:lb/getLoadBalancer:getLoadBalancer":  # the ALB the controller created, by name
+            lb = str(args.args.get("name"))
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/app/{lb}/0123456789abcdef"
+            return {"name": lb, "arn": arn, "arnSuffix": f"app/{lb}/0123456789abcdef"}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":  # the ALBs' canonical zone of us-east-1
             return {"id": "Z35SXDOTRQ7X7K"}
         if token in ("github:index/getUser:getUser", "github:index/getTeam:getTeam"):

@@ -24,6 +24,8 @@ QUESTIONS = {
         ({"sla": 92.5}, "sla must be between 93.056 and 99.999 percent"),
         ({"environments": ["dev", "staging"]}, "environments must include prod"),
         ({"latency_slo_ms": 5}, "latency_slo_ms must be a whole number from 10"),
+        ({"load_test_rps": 0}, "load_test_rps must be a whole number from 1 to 10000"),
+        ({"load_test_rps": 500}, "load_test_rps must be at most 24 requests per second"),
         ({"owner_email": "not-an-address"}, "owner_email must be an e-mail address"),
         ({"team": "Platform Team"}, "team must be lowercase letters"),
         ({"repository_url": "github.com/acme/pay"}, "repository_url must be a GitHub repository URL"),

@@ -12,7 +12,7 @@ from pulumi_components import ComponentArgsError
 from pulumi_components.reliability import from_config
 from pulumi_components.reliability.slo import duration_seconds
 from pulumi_components.slo_alarms import SloAlarms, SloAlarmsArgs
-from pulumi_components.testing import run_with_mocks, stack_config
+from pulumi_components.testing import ACCOUNT_ID, resolve, run_with_mocks, stack_config
 
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 METRIC = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -149,3 +149,17 @@ def test_a_catalogue_without_absolute_runbook_links_is_refused():
     relative = [{**alert, "runbook_url": alert["runbook"]} for alert in catalogue("basic")]
     with pytest.raises(ComponentArgsError, match="needs an absolute runbook_url"):
         args(level="basic", catalogue=relative).validate()
+
+
+def test_cloudwatch_and_budgets_may_publish_tickets_for_this_account_only():
+    run, _ = build()
+    (policy,) = [r for r in run.resources if r.type == "aws:sns/topicPolicy:TopicPolicy"]
+    statements = {s["Sid"]: s for s in json.loads(resolve(policy.inputs["policy"]))["Statement"]}
+    for sid, service in (("AlarmsPublish", "cloudwatch.amazonaws.com"), ("BudgetsPublish", "budgets.amazonaws.com")):
+        assert statements[sid]["Principal"] == {"Service": service}
+        assert statements[sid]["Action"] == "sns:Publish"
+        assert statements[sid]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert statements["AccountManages"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    (key,) = [r for r in run.resources if r.type == "aws:kms/key:Key"]
+    (services,) = [s for s in json.loads(resolve(key.inputs["policy"]))["Statement"] if s["Sid"] == "ServicesEncrypt"]
+    assert "budgets.amazonaws.com" in services["Principal"]["Service"]  # it encrypts what it publishes

@@ -132,7 +132,9 @@ from . import bootstrap, cluster, edge, lambda_release, pipelines, reachability,
 from . import checklists as checklist_rules  # noqa: E402,F401
 from . import dr as dr_rules  # noqa: E402,F401
 from . import failover as failover_rules  # noqa: E402,F401
+from . import feature_flags as feature_flag_rules  # noqa: E402,F401
 from . import migrations as migration_rules  # noqa: E402,F401
+from . import release_gates as release_gate_rules  # noqa: E402,F401
 from . import runtime as runtime_rules  # noqa: E402,F401
 from . import secrets as secret_rules  # noqa: E402,F401
 from . import tracing as tracing_rules  # noqa: E402,F401

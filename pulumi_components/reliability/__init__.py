@@ -12,9 +12,11 @@ plan; `slo.py` holds the error budgets and burn-rate alerts.
 from . import (  # noqa: F401
     alertmanager,
     availability,
+    budget,
     cost,
     dashboards,
     incident,
+    load_test,
     prometheus_rules,
     promtool_tests,
     recovery,

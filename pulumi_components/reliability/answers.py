@@ -40,6 +40,7 @@ SLA_MIN = math.ceil(100_000 * (1 - 1 / PAGE_FAST_BURN_RATE)) / 1000
 SLA_MAX = 99.999
 SLA_CHOICES = (99.5, 99.9, 99.95, 99.99)
 LATENCY_SLO_MS_RANGE = (10, 60_000)
+LOAD_TEST_RPS_RANGE = (1, 10_000)  # the staging load test's target rate, requests per second
 
 # Commercial AWS regions and how many availability zones each offers to every
 # account (opt-in regions included). The number bounds the plan's AZ count. tests/test_regions.py
@@ -285,6 +286,17 @@ def latency_error(latency_ms: Any) -> str:
     return ""
 
 
+def load_test_rps_error(rps: Any) -> str:
+    low, high = LOAD_TEST_RPS_RANGE
+    try:
+        value = int(rps)
+    except (TypeError, ValueError):
+        return f"load_test_rps must be a whole number of requests per second; got {rps!r}"
+    if isinstance(rps, bool) or value != float(rps) or not low <= value <= high:
+        return f"load_test_rps must be a whole number from {low} to {high} requests per second; got {rps!r}"
+    return ""
+
+
 def hostname_for(service: str, env: str, domain: str) -> str:
     """The service's public name in `env`: production gets the short name, every other
     environment is one label deeper, so no non-production name can shadow production's."""
@@ -351,6 +363,7 @@ class Answers:
     dr_region: str = ""  # empty: the region paired with aws_region
     repository_url: str = ""  # empty: https://github.com/<team>/<service_slug>
     domain: str = DEFAULT_DOMAIN  # the Route 53 hosted zone the hostnames live in
+    load_test_rps: int = 10  # the staging load test's target rate (load_test.py)
 
     def __post_init__(self) -> None:
         # Strings from Copier or stack config become their vocabulary's members.
@@ -367,6 +380,7 @@ class Answers:
         _check(environments_error(self.environments))
         _check(sla_error(self.sla))
         _check(latency_error(self.latency_slo_ms))
+        _check(load_test_rps_error(self.load_test_rps))
         for framework in self.compliance:
             if framework not in COMPLIANCE_FRAMEWORKS:
                 raise AnswerError(f"compliance must be one of {', '.join(COMPLIANCE_FRAMEWORKS)}; got {framework!r}")
@@ -391,6 +405,9 @@ class Answers:
         if "latency_slo_ms" in known:
             _check(latency_error(known["latency_slo_ms"]))
             known["latency_slo_ms"] = int(known["latency_slo_ms"])
+        if "load_test_rps" in known:
+            _check(load_test_rps_error(known["load_test_rps"]))
+            known["load_test_rps"] = int(known["load_test_rps"])
         return cls(**known)
 
     @property

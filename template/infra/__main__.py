@@ -12,6 +12,7 @@ there (or the answers, with `copier update`), not in this file.
                 behind PublicEndpoint (certificate, DNS)
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -38,10 +39,19 @@ from components import (
     preflight,
 )
 from components.dns_failover import DnsFailover, DnsFailoverArgs, StandbyConfig
+from components.budget import CostBudget, CostBudgetArgs
+from components.feature_flags import (
+    FeatureFlags,
+    FeatureFlagsArgs,
+    flags_from_file,
+    load_balancer_error_alarm,
+    reader_environment,
+)
 from components.identity import image_repository_name
 from components.lambda_bundle import function_code
 from components.postgres_database import AdoptedDatabase, AdoptedDatabaseArgs, ReplicaLagAlarm
 from components.reliability import from_config
+from components.reliability.budget import budget_from_config
 from components.reliability.plan import replica_network
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,6 +73,8 @@ if standby:
     standby.validate(plan, region, restoring=database_restore is not None)
     plan = standby.standby_plan(plan)
 preflight(plan, region, database_restore)  # bad config fails here, naming its key, before any resource exists
+budget_plan = budget_from_config(config.require_object("budget"))  # likewise
+flags = flags_from_file(json.loads((REPO / "app" / "flags.json").read_text()))  # likewise
 
 DIGEST_PINNED = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
@@ -226,7 +238,7 @@ if platform == "aws-eks":
     pulumi.export("workload_security_group_id", cluster.workload_security_group.id)
 
 elif platform == "aws-lambda":
-    environment = {"SERVICE": service, "ENVIRONMENT": plan.name}
+    environment = {"SERVICE": service, "ENVIRONMENT": plan.name, **reader_environment(name)}
     vpc = None
     if plan.database:
         network = build_network()
@@ -244,9 +256,11 @@ elif platform == "aws-lambda":
             name=name,
             region=region,
             plan=plan.function,
-            # The sample service's own core (app/service), behind the HTTP API; with a database, the
-            # PostgreSQL driver its migrations use, from the lock this program runs with.
-            code=function_code(REPO / "app", ["pg8000"] if plan.database else []),
+            # The sample service's own core (app/service), behind the HTTP API, with the pure-Python
+            # packages its handler imports that the Lambda runtime lacks (it ships botocore): the
+            # OpenFeature SDK and, with a database, the PostgreSQL driver its migrations use, from the
+            # lock this program runs with.
+            code=function_code(REPO / "app", ["openfeature-sdk", *(["pg8000"] if plan.database else [])]),
             handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
@@ -400,9 +414,23 @@ if cluster:
             )
             if database
             else None,
+            config=reader_environment(name),  # its feature flags (FeatureFlags below)
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=kube, depends_on=[addons, monitoring.stack]),
+    )
+    # Feature flags: AppConfig rolls a flag change back on the ALB's 5xx ratio (the canary's gate).
+    FeatureFlags(
+        name,
+        FeatureFlagsArgs(
+            name=name,
+            flags=flags,
+            rollback_alarm_arns=[
+                load_balancer_error_alarm(name, workload.load_balancer_hostname, plan.rollout.max_error_ratio, tags).arn
+            ],
+            reader_role_names=[workload.role.name],
+            tags=tags,
+        ),
     )
     route(workload.load_balancer_hostname)
     if workload.migration:
@@ -438,6 +466,17 @@ if function:
     pulumi.export("slo_page_topic_arn", slo_alarms.page_topic.arn)
     pulumi.export("slo_dashboard", slo_alarms.dashboard.dashboard_name)
     pulumi.export("slo_rollback_alarm_arns", slo_alarms.rollback_alarm_arns)
+    # Feature flags: AppConfig rolls a flag change back on the SLO's page alarms.
+    FeatureFlags(
+        name,
+        FeatureFlagsArgs(
+            name=name,
+            flags=flags,
+            rollback_alarm_arns=slo_alarms.rollback_alarm_arns,
+            reader_role_names=[function.role.name],
+            tags=tags,
+        ),
+    )
     deployment = LambdaDeployment(
         name,
         LambdaDeploymentArgs(
@@ -456,6 +495,21 @@ if function:
     pulumi.export("codedeploy_deployment_group", deployment.deployment_group.deployment_group_name)
     # Blue-green's readiness check before the shift; the release script adds it to the AppSpec.
     pulumi.export("codedeploy_pre_traffic_hook", deployment.hook.name if deployment.hook else "")
+
+# ---- Cost --------------------------------------------------------------------------------------
+# The environment's monthly AWS Budget (limit from the reliability model, `<service>:budget`),
+# alerting the owner through the ticket route: SloAlarms' ticket topic on Lambda, e-mail on EKS.
+budget = CostBudget(
+    name,
+    CostBudgetArgs(
+        name=name,
+        plan=budget_plan,
+        owner_email=config.require("owner_email"),
+        tags=tags,
+        ticket_topic_arn=slo_alarms.ticket_topic.arn if function else None,
+    ),
+)
+pulumi.export("budget_name", budget.budget.name)
 
 # ---- Observability ----------------------------------------------------------------------------
 # EKS: MonitoringStack (above, before the workload whose ServiceMonitor needs its CRDs).

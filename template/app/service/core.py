@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import os
 
-from . import settings
+from . import flags, settings
 from .response import Response
 
 
 def home() -> Response:
-    return Response(
-        200,
-        {
-            "status": "ok",
-            "service": settings.SERVICE,
-            "environment": os.environ.get("ENVIRONMENT", ""),
-            "version": os.environ.get("APP_VERSION", os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "")),
-        },
-    )
+    body = {
+        "status": "ok",
+        "service": settings.SERVICE,
+        "environment": os.environ.get("ENVIRONMENT", ""),
+        "version": os.environ.get("APP_VERSION", os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "")),
+    }
+    # The sample flag (app/flags.json): released by turning it on in AppConfig, not by a deploy.
+    if flags.enabled("home-greeting"):
+        body["greeting"] = f"Hello from {settings.SERVICE}"
+    return Response(200, body)
 
 
 ROUTES = {"/": home}
