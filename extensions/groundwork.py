@@ -55,6 +55,8 @@ def _load_identity() -> Any:
 
 
 identity = _load_identity()
+# The platform contract (platform_stack's validator; a platform's exports).
+contract = importlib.import_module(f"{model.__name__}.contract")
 
 
 class _IndentDumper(yaml.SafeDumper):
@@ -170,5 +172,8 @@ class GroundworkExtension(Extension):
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
             image_repository_name=identity.image_repository_name,
+            platform_stack_error=contract.platform_stack_error,
+            # The runs-on label of a shared-cluster service's cluster jobs: its platform's runners.
+            platform_runner=lambda stack, env: identity.runner_scale_set_name(contract.platform_project(stack), env),
         )
         environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)

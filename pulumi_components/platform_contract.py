@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from .reliability.contract import PlatformContract
+from .reliability.contract import PlatformContract, hosting_problems
 
 
 def export_contract(values: Mapping[str, pulumi.Input[Any]]) -> None:
@@ -44,11 +44,26 @@ def export_contract(values: Mapping[str, pulumi.Input[Any]]) -> None:
 class PlatformReference:
     """A platform stack's contract, read once and checked as a whole."""
 
-    def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None, **hosting: Any) -> None:
+        """`hosting` (env, region, az_count): what the service needs of the platform; checked with
+        the contract (reliability.contract.hosting_problems)."""
         self.stack = stack
         self.reference = pulumi.StackReference(stack, opts=opts)
         self.contract: pulumi.Output[PlatformContract] = self.reference.outputs.apply(
-            lambda outputs: PlatformContract.from_outputs(outputs or {}, stack)
+            lambda outputs: _checked(PlatformContract.from_outputs(outputs or {}, stack), stack, hosting)
+        )
+
+    def subnet_ids(self, kind: str, count: int) -> list[pulumi.Output[str]]:
+        """The first `count` subnets of `kind` (private, isolated), one Output each."""
+        ids = self.field(f"{kind}_subnet_ids")
+        return [ids.apply(lambda values, i=i: values[i]) for i in range(count)]
+
+    def kubeconfig(self) -> pulumi.Output[str]:
+        """A kubeconfig for the platform's cluster, authenticated by `aws eks get-token` as the caller."""
+        from .kubernetes_cluster import kubeconfig
+
+        return self.contract.apply(
+            lambda c: kubeconfig(c.cluster_name, c.cluster_endpoint, c.cluster_ca_data, c.region)
         )
 
     def field(self, name: str) -> pulumi.Output[Any]:
@@ -58,5 +73,12 @@ class PlatformReference:
         return self.contract.apply(lambda contract: getattr(contract, name))
 
 
-def read_contract(stack: str, opts: pulumi.ResourceOptions | None = None) -> PlatformReference:
-    return PlatformReference(stack, opts)
+def _checked(contract: PlatformContract, stack: str, hosting: dict[str, Any]) -> PlatformContract:
+    problems = hosting_problems(contract, **hosting) if hosting else []
+    if problems:
+        raise ValueError(f"platform stack {stack}: " + "; ".join(problems))
+    return contract
+
+
+def read_contract(stack: str, opts: pulumi.ResourceOptions | None = None, **hosting: Any) -> PlatformReference:
+    return PlatformReference(stack, opts, **hosting)

@@ -12,6 +12,7 @@ from pulumi_components.platform_contract import export_contract, read_contract
 from pulumi_components.reliability.contract import (
     CONTRACT_VERSION,
     PlatformContract,
+    platform_project,
     platform_stack,
     platform_stack_error,
 )
@@ -56,19 +57,21 @@ def test_changed_discovery_labels_are_refused():
         PlatformContract.from_outputs(outputs, STACK)
 
 
-@pytest.mark.parametrize("template", ["acme/platform/{env}", "platform-{env}", "acme/platform/eks-{env}"])
+@pytest.mark.parametrize("template", ["acme/platform/{env}", "acme/eks-platform/eks-{env}", "o/p/{env}-use1"])
 def test_platform_stack_names_the_environment(template):
     assert platform_stack_error(template) == ""
     assert platform_stack(template, "prod") == template.replace("{env}", "prod")
+    assert platform_project(template) == template.split("/")[1]
 
 
 @pytest.mark.parametrize(
     ("template", "message"),
     [
         ("acme/platform/prod", "must contain {env}"),
-        ("acme/platform/{env}/x", "Pulumi stack name"),
-        ("acme platform/{env}", "Pulumi stack name"),
-        ("acme/{env}/{region}", "Pulumi stack name"),
+        ("acme/platform/{env}/x", "<organization>/<project>/<stack>"),
+        ("platform-{env}", "<organization>/<project>/<stack>"),
+        ("acme platform/{env}", "<organization>/<project>/<stack>"),
+        ("acme/{env}/{region}", "<organization>/<project>/<stack>"),
     ],
 )
 def test_a_bad_platform_stack_says_what_is_accepted(template, message):

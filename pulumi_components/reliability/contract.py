@@ -39,10 +39,12 @@ DISCOVERY_LABELS: dict[str, dict[str, str]] = {
     "prometheus_rule": {"release": "kube-prometheus-stack"},
     "alertmanager_config": {"groundwork.dev/alertmanager": "platform"},
     "grafana_dashboard": {"grafana_dashboard": "1"},
+    "loki_rule": {"loki_rule": "1"},
 }
 ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
 
-_STACK = re.compile(r"^(?:[A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.{}-]+$")
+# <organization>/<project>/<stack>: the project names the platform, whose runners' label derives from it.
+_STACK = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.{}-]+$")
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,17 @@ def platform_stack_error(template: str) -> str:
         return f"platform_stack must contain {{env}} for the environment (acme/platform/{{env}}); got '{template}'"
     if not _STACK.match(template) or template.replace("{env}", "").count("{") or template.count("}") > 1:
         return (
-            "platform_stack must be a Pulumi stack name, [<organization>/][<project>/]<stack>, of letters, digits, "
-            f"'-', '_' and '.', with {{env}} for the environment (acme/platform/{{env}}); got '{template}'"
+            "platform_stack must be a fully qualified Pulumi stack name, <organization>/<project>/<stack>, of "
+            "letters, digits, '-', '_' and '.', with {env} for the environment (acme/platform/{env}); "
+            f"got '{template}'"
         )
     return ""
+
+
+def platform_project(template: str) -> str:
+    """The platform's Pulumi project: its slug, which names its runners (`<project>-<env>`)."""
+    platform_stack(template, "env")  # refuses a bad name with what is accepted
+    return template.split("/")[1]
 
 
 def platform_stack(template: str, env: str) -> str:
@@ -140,3 +149,43 @@ def platform_stack(template: str, env: str) -> str:
     if error:
         raise ValueError(error)
     return template.replace("{env}", env)
+
+
+def hosting_problems(
+    contract: PlatformContract, *, env: str, region: str, az_count: int, runner_label: str | None = None
+) -> list[str]:
+    """Why a service's environment cannot run on this platform stack (it would build on the wrong
+    environment, region or too few zones, or its pipelines wait for runners that do not exist); each
+    says what to change."""
+    problems = []
+    if runner_label is not None and contract.runner_label != runner_label:
+        problems.append(
+            f"this service's cluster jobs run on {runner_label!r}, the platform's runners are "
+            f"{contract.runner_label!r}: platform_stack must name the platform's own project"
+        )
+    if contract.environment != env:
+        problems.append(f"the platform stack is its {contract.environment!r} environment, this stack is {env!r}")
+    if contract.region != region:
+        problems.append(
+            f"the platform runs in {contract.region}, this service in {region}: its database lives in the platform's "
+            "VPC, so answer the platform's region"
+        )
+    for kind in ("private_subnet_ids", "isolated_subnet_ids"):
+        found = len(getattr(contract, kind))
+        if found < az_count:
+            problems.append(
+                f"the platform has {found} {kind.removesuffix('_ids').replace('_', ' ')}s and this service's tier "
+                f"spreads over {az_count} zones: host it on a platform of its tier or above"
+            )
+    return problems
+
+
+def hosting_warning(service_sla: float, platform_sla: float) -> str:
+    """'' when the platform's SLA covers the service's; else why the service's SLA is out of reach."""
+    if service_sla <= platform_sla:
+        return ""
+    return (
+        f"the service asks for {service_sla}% and its platform is built for {platform_sla}%: the shared cluster, "
+        "its network and its monitoring are in the service's request path, so the service cannot be more available "
+        "than they are. Host it on a platform of its tier (or lower the service's sla)."
+    )

@@ -483,7 +483,7 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         log_retention_days=_LOG_RETENTION_DAYS[env],
         tags=_tags(env, answers),
         relaxations=_relaxations(env, tier, answers),
-        cluster=_cluster(env, network, workload) if eks else None,
+        cluster=_cluster(env, network, workload) if eks and answers.cluster == "dedicated" else None,
         database=_database(env, tier, answers) if answers.database == "postgres" else None,
         function=None if eks else _function(env, tier),
         edge=_edge(env, answers, workload),
