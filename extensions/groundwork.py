@@ -57,6 +57,7 @@ def _load_identity() -> Any:
 identity = _load_identity()
 # The platform contract (platform_stack's validator; a platform's exports).
 contract = importlib.import_module(f"{model.__name__}.contract")
+platform_alerts = importlib.import_module(f"{model.__name__}.platform_alerts")  # a platform's own alerts
 
 
 class _IndentDumper(yaml.SafeDumper):
@@ -175,5 +176,9 @@ class GroundworkExtension(Extension):
             platform_stack_error=contract.platform_stack_error,
             # The runs-on label of a shared-cluster service's cluster jobs: its platform's runners.
             platform_runner=lambda stack, env: identity.runner_scale_set_name(contract.platform_project(stack), env),
+            platform_fixed_rules=lambda slug, base: platform_alerts.rule_file(
+                slug, platform_alerts.fixed_alerts(), base, "platform"
+            ),
+            platform_alert_list=platform_alerts.all_alerts,
         )
         environment.filters.update(slugify=answers.slugify, to_yaml=to_yaml, to_json=to_json)

@@ -129,6 +129,7 @@ def stack_view(service: str, env: str, run: Any, config: Mapping[str, Any] | Non
 # The rule modules register themselves on import; each covers one area.
 from . import bootstrap, cluster, edge, lambda_release, pipelines, reachability, rules_common  # noqa: E402,F401
 from . import checklists as checklist_rules  # noqa: E402,F401
+from . import hosting as hosting_rules  # noqa: E402,F401
 from . import runtime as runtime_rules  # noqa: E402,F401
 from . import secrets as secret_rules  # noqa: E402,F401
 from . import tracing as tracing_rules  # noqa: E402,F401
