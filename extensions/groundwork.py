@@ -58,6 +58,35 @@ identity = _load_identity()
 # The platform contract (platform_stack's validator; a platform's exports).
 contract = importlib.import_module(f"{model.__name__}.contract")
 platform_alerts = importlib.import_module(f"{model.__name__}.platform_alerts")  # a platform's own alerts
+hosting_cost = importlib.import_module(f"{model.__name__}.hosting_cost")
+
+
+def _answers(context: Any, **changes: Any) -> Any:
+    fields = model.Answers.__dataclass_fields__
+    answers = {name: context[name] for name in fields if name in context}
+    return _plan(json.dumps(answers | changes, sort_keys=True, default=list))
+
+
+@pass_context
+def cost_estimate(context: Any) -> Any:
+    """The report's monthly cost: on a shared cluster, what the service owns (hosting_cost)."""
+    plan = reliability_plan(context)
+    if plan.answers.cluster == "shared":
+        return hosting_cost.hosted_cost(plan)
+    return model.cost.estimate_cost(plan)
+
+
+@pass_context
+def hosting_fleet(context: Any) -> Any:
+    """1, 10 and 50 copies of these answers' EKS service, each on its own cluster or all on one
+    platform of the same region, environments, SLA and monitoring level (kind: platform)."""
+    platform = _answers(context, service_slug="platform", database="none", cluster="dedicated")
+    return {
+        "fleet": hosting_cost.fleet_costs(
+            _answers(context, cluster="dedicated"), _answers(context, cluster="shared"), platform
+        ),
+        "platform": hosting_cost.platform_cost(platform),
+    }
 
 
 class _IndentDumper(yaml.SafeDumper):
@@ -147,7 +176,8 @@ class GroundworkExtension(Extension):
             reliability_plan=reliability_plan,
             feasibility_report=feasibility_report,
             feasibility_warning=feasibility_warning,
-            cost_estimate=_of_plan("cost", "estimate_cost"),
+            cost_estimate=cost_estimate,
+            hosting_fleet=hosting_fleet,
             reliability_risks=_of_plan("risks", "assess_risks"),
             incident_policy=incident_policy,
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md.

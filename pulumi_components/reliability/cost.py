@@ -150,6 +150,13 @@ def _cluster_lines(env: EnvironmentPlan, region: str) -> list[CostLine]:
             f"{disk_gb} GB x ${_price('ebs-gp3-gb-month', region):.4f}/GB-month",
             round(disk_gb * _price("ebs-gp3-gb-month", region), 2),
         ),
+        *load_balancer_lines(region),
+    ]
+
+
+def load_balancer_lines(region: str) -> list[CostLine]:
+    """The service's own ALB, which its Ingress creates on a dedicated or a shared cluster alike."""
+    return [
         _hourly("Application Load Balancer", 1, "alb-hour", region, "ALB"),
         _hourly("ALB capacity units", 1, "alb-lcu-hour", region, "LCU"),
     ]
