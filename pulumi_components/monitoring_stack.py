@@ -70,6 +70,8 @@ class MonitoringStackArgs:
     # Chart -> values merged over the plan's: a platform's settings for the services it hosts
     # (platform_cluster.hosting_values).
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The service's log alerts (monitoring/loki/rules.yml) at comprehensive; a platform has no app logs of its own.
+    log_alerts: bool = True
 
     def validate(self) -> None:
         components = self.plan.monitoring.components
@@ -108,7 +110,7 @@ class MonitoringStackArgs:
             self.monitoring_dir / "alertmanager" / "alertmanager.yml",
         ]
         files += [self.monitoring_dir / "values" / f"{chart}.yaml" for chart in self.charts]
-        if self.plan.monitoring.level == "comprehensive":  # log-based alerts
+        if self.plan.monitoring.level == "comprehensive" and self.log_alerts:  # log-based alerts
             files.append(self.monitoring_dir / "loki" / "rules.yml")
         return files
 

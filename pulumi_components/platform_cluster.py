@@ -165,6 +165,7 @@ class PlatformCluster:
                 monitoring_dir=args.repo_dir / "monitoring",
                 oncall_credentials=args.oncall_credentials,
                 extra_values=hosting_values(),
+                log_alerts=False,
             ),
             opts=pulumi.ResourceOptions(provider=self.kube, depends_on=[self.addons]),
         )

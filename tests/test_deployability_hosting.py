@@ -100,3 +100,18 @@ def test_a_hosted_stack_without_alert_routing_is_reported():
 def test_a_dedicated_stack_is_left_to_the_cluster_rules():
     resources = [access("deploy", {"type": "cluster"}), Res("aws:eks/cluster:Cluster", "shop-prod-cluster")]
     assert findings(resources, config={"shop:cluster": "dedicated"}) == []
+
+
+def test_a_platforms_collector_waits_for_its_hosted_services_traces():
+    collector = Res(
+        "kubernetes:helm.sh/v3:Release",
+        "platform-prod-opentelemetry-collector",
+        {"name": "opentelemetry-collector", "chart": "opentelemetry-collector", "namespace": "monitoring"},
+    )
+
+    def found(config):
+        stack = StackView("platform", "prod", (collector,), {}, config)
+        return check_stack(stack, only=["collector-has-a-sender"])
+
+    assert found({"platform:kind": "platform"}) == []
+    assert len(found({})) == 1  # any other stack's collector needs a sender of its own
