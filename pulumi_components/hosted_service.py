@@ -88,6 +88,8 @@ class HostedService:
             az_count=plan.network.az_count,
             # The label the workflows' cluster jobs run on (_macros/pipelines.jinja): the platform's runners.
             runner_label=runner_scale_set_name(platform_project(args.platform_stack), plan.name),
+            # Its traces, logs and dashboards go to the platform's collector, Loki and Grafana.
+            monitoring_components=plan.monitoring.components,
         )
         self.platform.field("sla").apply(self._warn_if_out_of_reach(args.sla))
         self.kube = k8s.Provider(f"{name}-kube", kubeconfig=self.platform.kubeconfig())

@@ -207,6 +207,7 @@ class PlatformCluster:
             "isolated_subnet_ids": pulumi.Output.all(*network.subnet_ids["isolated"]),
             "workload_security_group_id": cluster.workload_security_group.id,
             "runner_label": runner_scale_set_name(args.platform, args.plan.name),
+            "monitoring_components": list(args.plan.monitoring.components),
             "monitoring_namespace": MONITORING_NAMESPACE,
             "prometheus_url": PROMETHEUS_URL,
             "argo_rollouts_namespace": ARGO_ROLLOUTS_NAMESPACE,

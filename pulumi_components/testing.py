@@ -353,7 +353,22 @@ def stand_in_platform(project: str, config: Mapping[str, Any]) -> dict[str, dict
     return {stack: outputs}
 
 
-def platform_outputs(platform: str, env: str, region: str = "us-east-1", sla: float = 99.95) -> dict[str, Any]:
+# Every monitoring component a platform may run (reliability.plan, at comprehensive).
+ALL_MONITORING = (
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "loki",
+    "alloy",
+    "tempo",
+    "opentelemetry-collector",
+    "blackbox-exporter",
+)
+
+
+def platform_outputs(
+    platform: str, env: str, region: str = "us-east-1", sla: float = 99.95, components: tuple[str, ...] = ALL_MONITORING
+) -> dict[str, Any]:
     """A platform stack's outputs as a platform of this template exports them (PlatformContract),
     for a hosted service's tests; the contract test checks them against a real platform program's."""
     from .identity import runner_scale_set_name
@@ -378,5 +393,6 @@ def platform_outputs(platform: str, env: str, region: str = "us-east-1", sla: fl
         "isolated_subnet_ids": [f"subnet-{cluster}-isolated-{i}" for i in range(3)],
         "workload_security_group_id": f"sg-{cluster}-workloads",
         "runner_label": runner_scale_set_name(platform, env),
+        "monitoring_components": list(components),
         **conventions(),
     }

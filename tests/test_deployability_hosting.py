@@ -115,3 +115,39 @@ def test_a_platforms_collector_waits_for_its_hosted_services_traces():
 
     assert found({"platform:kind": "platform"}) == []
     assert len(found({})) == 1  # any other stack's collector needs a sender of its own
+
+
+def test_a_hosted_workload_sends_its_traces_to_the_platforms_collector():
+    config = Res(
+        "kubernetes:core/v1:ConfigMap",
+        "shop-prod-config",
+        {
+            "metadata": {"name": "shop-config", "namespace": "shop"},
+            "data": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://opentelemetry-collector.monitoring.svc:4318"},
+        },
+    )
+    egress = Res(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "shop-prod-allow",
+        {
+            "metadata": {"name": "shop-allow", "namespace": "shop"},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                        "ports": [{"protocol": "TCP", "port": 4318}],
+                    }
+                ],
+            },
+        },
+    )
+
+    def found(config_):
+        return check_stack(
+            StackView("shop", "prod", (config, egress), {}, config_), only=["traces-reach-the-collector"]
+        )
+
+    assert found(SHARED) == []
+    assert len(found({"shop:cluster": "dedicated"})) == 1  # a dedicated stack must install the collector itself

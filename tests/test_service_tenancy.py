@@ -172,3 +172,15 @@ def test_tenancy_lives_in_the_namespace_with_the_labels_the_platform_selects(tmp
         "shop-prod-deploy": ("AmazonEKSAdminPolicy", {"type": "namespace", "namespaces": ["shop"]}),
         "shop-prod-preview": ("AmazonEKSAdminViewPolicy", {"type": "namespace", "namespaces": ["shop"]}),
     }
+
+
+def test_a_service_monitored_beyond_its_platform_is_refused():
+    outputs = platform_outputs("acme", "prod", components=("prometheus", "alertmanager", "grafana"))
+    contract = PlatformContract.from_outputs(outputs, "acme/platform/prod")
+    comprehensive = service(monitoring_level="comprehensive").prod.monitoring.components
+    (problem,) = hosting_problems(
+        contract, env="prod", region="us-east-1", az_count=3, monitoring_components=comprehensive
+    )
+    assert "opentelemetry-collector" in problem and "monitoring_level no higher than the platform's" in problem
+    standard = service(monitoring_level="basic").prod.monitoring.components
+    assert hosting_problems(contract, env="prod", region="us-east-1", az_count=3, monitoring_components=standard) == []

@@ -67,6 +67,9 @@ class PlatformContract:
     isolated_subnet_ids: list[str]  # databases: no route out
     workload_security_group_id: str  # the nodes' pods: hosted databases admit it
     runner_label: str  # `runs-on:` of the platform's in-VPC runners (they reach the private API)
+    monitoring_components: list[
+        str
+    ]  # what its monitoring runs (plan.monitoring.components): a hosted service uses no more
     monitoring_namespace: str
     prometheus_url: str
     argo_rollouts_namespace: str
@@ -152,7 +155,13 @@ def platform_stack(template: str, env: str) -> str:
 
 
 def hosting_problems(
-    contract: PlatformContract, *, env: str, region: str, az_count: int, runner_label: str | None = None
+    contract: PlatformContract,
+    *,
+    env: str,
+    region: str,
+    az_count: int,
+    runner_label: str | None = None,
+    monitoring_components: tuple[str, ...] = (),
 ) -> list[str]:
     """Why a service's environment cannot run on this platform stack (it would build on the wrong
     environment, region or too few zones, or its pipelines wait for runners that do not exist); each
@@ -162,6 +171,12 @@ def hosting_problems(
         problems.append(
             f"this service's cluster jobs run on {runner_label!r}, the platform's runners are "
             f"{contract.runner_label!r}: platform_stack must name the platform's own project"
+        )
+    lacking = [c for c in monitoring_components if c not in contract.monitoring_components]
+    if lacking:
+        problems.append(
+            f"this service's monitoring uses {', '.join(lacking)}, which the platform does not run "
+            f"({', '.join(contract.monitoring_components)}): answer a monitoring_level no higher than the platform's"
         )
     if contract.environment != env:
         problems.append(f"the platform stack is its {contract.environment!r} environment, this stack is {env!r}")
