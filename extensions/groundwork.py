@@ -57,6 +57,38 @@ def _load_identity() -> Any:
 
 
 identity = _load_identity()
+# The platform contract (platform_stack's validator; a platform's exports).
+contract = importlib.import_module(f"{model.__name__}.contract")
+platform_alerts = importlib.import_module(f"{model.__name__}.platform_alerts")  # a platform's own alerts
+hosting_cost = importlib.import_module(f"{model.__name__}.hosting_cost")
+
+
+def _answers(context: Any, **changes: Any) -> Any:
+    fields = model.Answers.__dataclass_fields__
+    answers = {name: context[name] for name in fields if name in context}
+    return _plan(json.dumps(answers | changes, sort_keys=True, default=list))
+
+
+@pass_context
+def cost_estimate(context: Any) -> Any:
+    """The report's monthly cost: on a shared cluster, what the service owns (hosting_cost)."""
+    plan = reliability_plan(context)
+    if plan.answers.cluster == "shared":
+        return hosting_cost.hosted_cost(plan)
+    return model.cost.estimate_cost(plan)
+
+
+@pass_context
+def hosting_fleet(context: Any) -> Any:
+    """1, 10 and 50 copies of these answers' EKS service, each on its own cluster or all on one
+    platform of the same region, environments, SLA and monitoring level (kind: platform)."""
+    platform = _answers(context, service_slug="platform", database="none", cluster="dedicated")
+    return {
+        "fleet": hosting_cost.fleet_costs(
+            _answers(context, cluster="dedicated"), _answers(context, cluster="shared"), platform
+        ),
+        "platform": hosting_cost.platform_cost(platform),
+    }
 
 
 class _IndentDumper(yaml.SafeDumper):
@@ -226,7 +258,8 @@ class GroundworkExtension(Extension):
             reliability_plan=reliability_plan,
             feasibility_report=feasibility_report,
             feasibility_warning=feasibility_warning,
-            cost_estimate=_of_plan("cost", "estimate_cost"),
+            cost_estimate=cost_estimate,
+            hosting_fleet=hosting_fleet,
             budget_config=_of_plan("budget", "budget_config"),  # each stack's `<service>:budget`
             reliability_risks=_of_plan("risks", "assess_risks"),
             recovery_objectives=_of_plan("recovery", "recovery_objectives"),
@@ -264,6 +297,13 @@ class GroundworkExtension(Extension):
             dr_region_for=lambda region: answers.DR_REGION_PAIRS.get(region, ""),
             aws_regions=sorted(answers.AWS_REGION_AZS),
             image_repository_name=identity.image_repository_name,
+            platform_stack_error=contract.platform_stack_error,
+            # The runs-on label of a shared-cluster service's cluster jobs: its platform's runners.
+            platform_runner=lambda stack, env: identity.runner_scale_set_name(contract.platform_project(stack), env),
+            platform_fixed_rules=lambda slug, base: platform_alerts.rule_file(
+                slug, platform_alerts.fixed_alerts(), base, "platform"
+            ),
+            platform_alert_list=platform_alerts.all_alerts,
         )
         environment.filters.update(
             slugify=answers.slugify,

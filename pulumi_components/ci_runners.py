@@ -72,6 +72,8 @@ class CiRunnersArgs:
     # Releases whose CRDs this component uses (External Secrets): created after them.
     after: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # A platform's runners serve every repository of the owner (organization) that hosts services on it.
+    organization_wide: bool = False
 
     def validate(self) -> None:
         github_repository(self.github_repository)
@@ -213,8 +215,9 @@ class CiRunners(pulumi.ComponentResource):
 
 def scale_set_overrides(args: CiRunnersArgs) -> dict[str, Any]:
     """What the stack decides on top of deploy/gha-runner-scale-set.yaml."""
+    scope = args.github_repository.split("/")[0] if args.organization_wide else args.github_repository
     return {
-        "githubConfigUrl": f"https://github.com/{args.github_repository}",
+        "githubConfigUrl": f"https://github.com/{scope}",
         "githubConfigSecret": GITHUB_APP_SECRET,
         "runnerScaleSetName": args.scale_set_name,
         "minRunners": args.min_runners,

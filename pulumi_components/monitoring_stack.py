@@ -28,7 +28,7 @@ import yaml
 
 from ._base import child, require, type_token
 from .charts import CHARTS
-from .platform_addons import helm_release
+from .platform_addons import _merge, helm_release
 from .reliability.alertmanager import HEARTBEAT_CONFIG, SECRETS_DIR, config_key
 from .reliability.plan import EnvironmentPlan
 from .reliability.vocabulary import MonitoringLevel
@@ -68,6 +68,11 @@ class MonitoringStackArgs:
     # Pulumi secret config key (alertmanager.CONFIG_KEYS) -> its value; each is mounted as the file
     # of ONCALL_SECRET that Alertmanager reads it from. None or absent: not set in the stack.
     oncall_credentials: Mapping[str, pulumi.Input[str] | None] = field(default_factory=dict)
+    # Chart -> values merged over the plan's: a platform's settings for the services it hosts
+    # (platform_cluster.hosting_values).
+    extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The service's log alerts (monitoring/loki/rules.yml) at comprehensive; a platform has no app logs of its own.
+    log_alerts: bool = True
 
     def validate(self) -> None:
         components = self.plan.monitoring.components
@@ -106,7 +111,7 @@ class MonitoringStackArgs:
             self.monitoring_dir / "alertmanager" / "alertmanager.yml",
         ]
         files += [self.monitoring_dir / "values" / f"{chart}.yaml" for chart in self.charts]
-        if self.plan.monitoring.level == MonitoringLevel.COMPREHENSIVE:  # log-based alerts
+        if self.plan.monitoring.level == MonitoringLevel.COMPREHENSIVE and self.log_alerts:  # log-based alerts
             files.append(self.monitoring_dir / "loki" / "rules.yml")
         return files
 
@@ -177,7 +182,11 @@ def chart_overrides(args: MonitoringStackArgs, alertmanager: dict[str, Any]) -> 
             "persistence": {"size": f"{m.loki_storage_gb}Gi"},
         },
     }
-    return {chart: overrides[chart] for chart in args.charts if chart in overrides}
+    return {
+        chart: _merge(overrides.get(chart, {}), args.extra_values.get(chart, {}))
+        for chart in args.charts
+        if chart in overrides or chart in args.extra_values
+    }
 
 
 class MonitoringStack(pulumi.ComponentResource):

@@ -140,7 +140,7 @@ COMPUTED_STATE: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] 
     "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion": lambda name, inputs, region: {
         "versionNumber": 1
     },
-    # A stack reference finds no outputs under mocks.
+    # A stack reference finds no outputs under mocks, unless the mocks are given its stack's outputs.
     "pulumi:pulumi:StackReference": lambda name, inputs, region: {"outputs": {}, "secretOutputNames": []},
     # The load balancer controller fills in the ALB's name once the Ingress is admitted.
     "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: {
@@ -173,8 +173,10 @@ class CapturingMocks(pulumi.runtime.Mocks):
     """Echoes inputs back as state, with an id and an ARN; answers the invokes
     the components make with plausible values for `region`."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.region = region
+        # Stack name -> the outputs a StackReference to it reads (a platform's contract, for example).
+        self.stack_outputs = dict(stack_outputs or {})
         self.resources: list[CapturedResource] = []
         self.provider_regions: dict[str, str] = {}  # explicit aws providers: name -> region
 
@@ -195,6 +197,8 @@ class CapturingMocks(pulumi.runtime.Mocks):
         computed = COMPUTED_STATE.get(args.typ)
         if computed:
             state.update(computed(args.name, dict(args.inputs), region))
+        if args.typ == "pulumi:pulumi:StackReference" and args.inputs.get("name") in self.stack_outputs:
+            state["outputs"] = dict(self.stack_outputs[args.inputs["name"]])
         captured.state = state
         return f"{args.name}-id", state
 
@@ -278,7 +282,20 @@ def resolve(value: Any) -> Any:
 
 def _settle() -> None:
     loop = asyncio.get_event_loop()
-    loop.run_until_complete(wait_for_rpcs())
+    try:
+        loop.run_until_complete(wait_for_rpcs())
+    except BaseException:
+        _drop_queued_outputs()
+        raise
+
+
+def _drop_queued_outputs() -> None:
+    """A program that failed leaves its outputs queued: drop them, or the next program run in this
+    process would wait on them and raise the failed program's error."""
+    from pulumi.runtime.settings import SETTINGS
+
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
 
 
 def run_with_mocks(
@@ -288,9 +305,12 @@ def run_with_mocks(
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
     region: str = "us-east-1",
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
-    """Call `build()` (which creates resources) under fresh mocks and wait for it to settle."""
-    mocks = CapturingMocks(region)
+    """Call `build()` (which creates resources) under fresh mocks and wait for it to settle;
+    `stack_outputs` are what StackReferences to those stacks read."""
+    mocks = CapturingMocks(region, stack_outputs)
+    _drop_queued_outputs()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     values = {"aws:region": region, **(config or {})}
     pulumi.runtime.set_all_config(
@@ -308,7 +328,14 @@ def stack_config(stack_file: Path) -> dict[str, Any]:
     return dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
 
 
-def run_program(program_dir: Path, *, project: str, stack: str, config: Mapping[str, Any]) -> ProgramRun:
+def run_program(
+    program_dir: Path,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ProgramRun:
     """Run `program_dir/__main__.py` as `pulumi up` would, under mocks."""
     region = str(config.get("aws:region", "us-east-1"))
     outputs: dict[str, Any] = {}
@@ -327,7 +354,9 @@ def run_program(program_dir: Path, *, project: str, stack: str, config: Mapping[
             pulumi.export = export
             sys.path.remove(str(program_dir))
 
-    run = run_with_mocks(build, project=project, stack=stack, config=config, region=region)
+    if stack_outputs is None:
+        stack_outputs = stand_in_platform(project, config)
+    run = run_with_mocks(build, project=project, stack=stack, config=config, region=region, stack_outputs=stack_outputs)
     run.outputs = outputs
     return run
 
@@ -341,3 +370,71 @@ def walk(value: Any) -> Iterator[Any]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from walk(item)
+
+
+def stand_in_platform(project: str, config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """For a service on a shared cluster (`<project>:cluster: shared`), the outputs of a platform stack
+    that hosts it (its environment, region, zones and SLA), under the stack name it reads; {} for any
+    other program. The contract test runs the service against a real platform program's outputs instead."""
+    if config.get(f"{project}:cluster") != "shared":
+        return {}
+    from .reliability.contract import platform_stack
+
+    plan = config[f"{project}:plan"]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    env = plan["name"]
+    stack = platform_stack(str(config[f"{project}:platform_stack"]), env)
+    outputs = platform_outputs(
+        "platform", env, str(config.get("aws:region", "us-east-1")), float(config[f"{project}:sla"])
+    )
+    zones = plan["network"]["az_count"]  # a bad value is the program's to report, naming its key
+    for kind in ("private", "isolated") if isinstance(zones, int) else ():
+        outputs[f"{kind}_subnet_ids"] = [
+            f"subnet-platform-{env}-{kind}-{i}" for i in range(plan["network"]["az_count"])
+        ]
+    return {stack: outputs}
+
+
+# Every monitoring component a platform may run (reliability.plan, at comprehensive).
+ALL_MONITORING = (
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "loki",
+    "alloy",
+    "tempo",
+    "opentelemetry-collector",
+    "blackbox-exporter",
+)
+
+
+def platform_outputs(
+    platform: str, env: str, region: str = "us-east-1", sla: float = 99.95, components: tuple[str, ...] = ALL_MONITORING
+) -> dict[str, Any]:
+    """A platform stack's outputs as a platform of this template exports them (PlatformContract),
+    for a hosted service's tests; the contract test checks them against a real platform program's."""
+    from .identity import runner_scale_set_name
+    from .reliability.contract import CONTRACT_VERSION, conventions
+
+    cluster = f"{platform}-{env}"
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/{cluster.upper()}"
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "platform": platform,
+        "environment": env,
+        "region": region,
+        "sla": sla,
+        "cluster_name": cluster,
+        "cluster_endpoint": f"https://{cluster.upper()}.gr7.{region}.eks.amazonaws.com",
+        "cluster_ca_data": base64.b64encode(b"mock certificate authority").decode(),
+        "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
+        "oidc_issuer": issuer,
+        "vpc_id": f"vpc-{cluster}",
+        "vpc_cidr": "10.30.0.0/16",
+        "private_subnet_ids": [f"subnet-{cluster}-private-{i}" for i in range(3)],
+        "isolated_subnet_ids": [f"subnet-{cluster}-isolated-{i}" for i in range(3)],
+        "workload_security_group_id": f"sg-{cluster}-workloads",
+        "runner_label": runner_scale_set_name(platform, env),
+        "monitoring_components": list(components),
+        **conventions(),
+    }

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template")
+TEMPLATE_PARTS = ("copier.yml", "extensions", "pulumi_components", "template", "platform")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
 

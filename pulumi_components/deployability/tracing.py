@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..reliability.contract import MONITORING_NAMESPACE
 from . import ResourceLike, StackView, stack_rule
 from .rules_common import as_list, subject
 
@@ -63,7 +64,13 @@ def check_traces_reach_the_collector(stack: StackView) -> Iterator[tuple[str, st
         parts = urlsplit(endpoint)
         host = (parts.hostname or "").split(".")
         target = (host[0], host[1] if len(host) > 1 else "")
-        if target not in collectors:
+        # A service on a shared cluster sends to its platform's collector, which the platform contract
+        # requires before any resource (reliability.contract.hosting_problems, monitoring_components).
+        hosted = stack.config.get(f"{stack.service}:cluster") == "shared" and target == (
+            COLLECTOR_CHART,
+            MONITORING_NAMESPACE,
+        )
+        if target not in collectors and not hosted:
             yield subject(config_map), f"{ENDPOINT}={endpoint} names no collector release of this stack"
             continue
         namespace = (config_map.inputs.get("metadata") or {}).get("namespace", "")
@@ -85,6 +92,8 @@ def check_traces_reach_the_collector(stack: StackView) -> Iterator[tuple[str, st
     "A stack that installs the OpenTelemetry Collector has a workload configured to send it traces.",
 )
 def check_collector_has_a_sender(stack: StackView) -> Iterator[tuple[str, str]]:
+    if stack.config.get(f"{stack.service}:kind") == "platform":
+        return  # a platform's collector receives its hosted services' traces, which their own stacks send
     senders = {urlsplit(endpoint).hostname for _, endpoint in _senders(stack)}
     for (name, namespace), release in _collectors(stack).items():
         if f"{name}.{namespace}.svc" not in senders:

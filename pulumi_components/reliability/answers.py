@@ -32,6 +32,7 @@ DATABASES = Database.values()
 ONCALL_TOOLS = OncallTool.values()
 COMPLIANCE_FRAMEWORKS = ("soc2", "hipaa", "pci-dss")
 ENVIRONMENTS = ("dev", "staging", "prod")
+CLUSTERS = ("dedicated", "shared")  # an EKS service's own cluster, or its platform team's
 
 # The lowest plannable SLA: below it the error budget is so large that PAGE_FAST_BURN_RATE times it
 # exceeds an error ratio of 1, so the fast page could never fire. Rounded up to the 3 decimals
@@ -364,6 +365,7 @@ class Answers:
     repository_url: str = ""  # empty: https://github.com/<team>/<service_slug>
     domain: str = DEFAULT_DOMAIN  # the Route 53 hosted zone the hostnames live in
     load_test_rps: int = 10  # the staging load test's target rate (load_test.py)
+    cluster: str = "dedicated"  # shared: the network, cluster and monitoring are the platform's
 
     def __post_init__(self) -> None:
         # Strings from Copier or stack config become their vocabulary's members.
@@ -387,6 +389,9 @@ class Answers:
         _check(dr_region_error(self.dr_region, self.aws_region) if self.dr_region else "")
         _check(repository_url_error(self.repository_url) if self.repository_url else "")
         _check(domain_error(self.domain, self.service_slug, self.environments))
+        _one_of("cluster", self.cluster, CLUSTERS)
+        if self.cluster == "shared" and self.platform != "aws-eks":
+            raise AnswerError(f"cluster: shared is a shared EKS cluster; platform {self.platform} has no cluster")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Answers:
@@ -412,7 +417,10 @@ class Answers:
 
     @property
     def needs_network(self) -> bool:
-        """A VPC is built on EKS always, and on Lambda only to reach the database."""
+        """A VPC is built on EKS always (unless the cluster is the platform's, in its VPC), and on
+        Lambda only to reach the database."""
+        if self.cluster == "shared":
+            return False
         return self.platform == Platform.AWS_EKS or self.database == Database.POSTGRES
 
     def hostname(self, env: str) -> str:

@@ -15,7 +15,7 @@ import datetime
 from dataclasses import dataclass
 
 from .plan import EnvironmentPlan, ServicePlan
-from .vocabulary import NatStrategy
+from .vocabulary import NatStrategy, Platform
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -338,7 +338,6 @@ def _cluster_lines(env: EnvironmentPlan, region: str, traffic: Traffic) -> list[
         if component in monitoring.components:
             volumes += monitoring.loki_storage_gb
             parts.append(f"{component.title()} {monitoring.loki_storage_gb} GB")
-    peak_lcu = max(1.0, traffic.high_requests / SECONDS_PER_MONTH / ALB_NEW_CONNECTIONS_PER_LCU)
     return [
         _hourly("EKS control plane", 1, "eks-cluster-hour", region, "cluster"),
         _hourly("EKS nodes", cluster.node_desired, f"ec2-hour:{instance_type}", region, instance_type),
@@ -349,6 +348,14 @@ def _cluster_lines(env: EnvironmentPlan, region: str, traffic: Traffic) -> list[
             "ebs-gp3-gb-month",
         ),
         _monthly(f"Monitoring volumes (gp3: {', '.join(parts)})", volumes, "ebs-gp3-gb-month", region, "GB-month"),
+    ]
+
+
+def load_balancer_lines(env: EnvironmentPlan, region: str, traffic: Traffic) -> list[CostLine]:
+    """The service's own ALB and its web ACL, which its Ingress creates on a dedicated or a shared
+    cluster alike."""
+    peak_lcu = max(1.0, traffic.high_requests / SECONDS_PER_MONTH / ALB_NEW_CONNECTIONS_PER_LCU)
+    return [
         _hourly("Application Load Balancer", 1, "alb-hour", region, "ALB"),
         _usage("ALB capacity units", HOURS_PER_MONTH, peak_lcu * HOURS_PER_MONTH, "alb-lcu-hour", region, "LCU-hours"),
         # The controller's internet-facing ALB holds a public IPv4 address in each of its subnets' AZs.
@@ -541,6 +548,8 @@ def environment_cost(plan: ServicePlan, env: EnvironmentPlan) -> EnvironmentCost
     lines: list[CostLine] = []
     if env.cluster is not None:
         lines += _cluster_lines(env, region, traffic)
+    if plan.answers.platform == Platform.AWS_EKS:  # the Ingress's ALB, on its own cluster or the platform's
+        lines += load_balancer_lines(env, region, traffic)
     if env.function is not None:
         lines += _function_lines(env, region, traffic)
     if plan.has_network:

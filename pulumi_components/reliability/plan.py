@@ -475,7 +475,7 @@ def _environment(env: str, tier: Tier, answers: Answers, availability: Objective
         log_retention_days=ENVIRONMENT_PROFILES[env].log_retention_days,
         tags=_tags(env, answers),
         relaxations=relaxations(env, tier, answers),
-        cluster=_cluster(env, network, workload) if eks else None,
+        cluster=_cluster(env, network, workload) if eks and answers.cluster == "dedicated" else None,
         database=_database(env, tier, answers) if answers.database == "postgres" else None,
         function=None if eks else _function(env, tier),
         edge=_edge(env, answers, workload),

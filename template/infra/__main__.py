@@ -191,7 +191,9 @@ cluster = None
 function = None
 
 # ---- Platform ---------------------------------------------------------------------------------
-if platform == "aws-eks":
+# `cluster: shared`: the cluster, network and monitoring are the platform team's (HostedService).
+shared = platform == "aws-eks" and config.get("cluster", "dedicated") == "shared"
+if platform == "aws-eks" and not shared:
     import dataclasses
 
     from components.ci_runners import bootstrap_api_cidrs, github_repository
@@ -280,6 +282,33 @@ elif platform == "aws-lambda":
     pulumi.export("function_version", function.function.version)
     pulumi.export("base_url", endpoint.url)
     pulumi.export("dead_letter_queue_url", function.dead_letter_queue.url)
+
+elif shared:
+    from components.hosted_service import HostedService, HostedServiceArgs
+    from components.reliability.alertmanager import CONFIG_KEYS as ONCALL_CONFIG_KEYS
+
+    hosted = HostedService(
+        name,
+        HostedServiceArgs(
+            service=service,
+            plan=plan,
+            region=region,
+            sla=config.require_float("sla"),
+            image=image,
+            platform_stack=config.require("platform_stack"),
+            endpoint=endpoint,
+            monitoring_dir=REPO / "monitoring",
+            oncall_credentials={key: config.get_secret(key) for key in ONCALL_CONFIG_KEYS},
+            tags=tags,
+        ),
+        build_database,
+    )
+    database = hosted.database
+    pulumi.export("platform_stack", hosted.stack)
+    pulumi.export("runner_label", hosted.platform.field("runner_label"))
+    pulumi.export("image", image)
+    pulumi.export("image_repository_url", registry.repository_url)
+    pulumi.export("base_url", endpoint.url)
 
 else:
     raise ValueError(f"{service}:platform must be aws-eks or aws-lambda; got {platform!r}")
