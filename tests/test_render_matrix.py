@@ -70,8 +70,9 @@ BELONGS_TO = {
     "monitoring/loki/": lambda a: _eks(a) and a["monitoring_level"] == "comprehensive",
     ".github/workflows/restore-test.yml": lambda a: a["database"] == "postgres",
     ".github/workflows/failover.yml": lambda a: tier_for(a["sla"]).cross_region_replica,
-    "docs/runbooks/DatabaseUnavailable.md": lambda a: _eks(a) and a["database"] == "postgres"
-    and a["monitoring_level"] != "basic",
+    "docs/runbooks/DatabaseUnavailable.md": lambda a: (
+        _eks(a) and a["database"] == "postgres" and a["monitoring_level"] != "basic"
+    ),
     "docs/runbooks/FunctionThrottled.md": lambda a: not _eks(a),
     "compose.yaml": _eks,
     "monitoring/local/": _eks,
@@ -90,9 +91,7 @@ def present(files: dict[str, Path], path: str) -> bool:
 def test_every_combination_renders_cleanly(tmp_path, platform, strategy, level, sla):
     # Half the SLAs go without a database, so each platform, strategy and level is seen both ways.
     database = "none" if sla in (99.5, 99.95) else "postgres"
-    answers = dict(
-        platform=platform, deployment_strategy=strategy, monitoring_level=level, sla=sla, database=database
-    )
+    answers = dict(platform=platform, deployment_strategy=strategy, monitoring_level=level, sla=sla, database=database)
     repo = render(tmp_path / "svc", **answers)
     files = rendered_files(repo)
     for path, belongs in BELONGS_TO.items():

@@ -53,9 +53,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise PlanConfigError(
-            f"{path}.{unknown[0]} is not a known setting; accepted: {', '.join(sorted(fields))}"
-        )
+        raise PlanConfigError(f"{path}.{unknown[0]} is not a known setting; accepted: {', '.join(sorted(fields))}")
     values = {}
     for name, f in fields.items():
         key = f"{path}.{name}"

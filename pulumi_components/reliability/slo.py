@@ -58,8 +58,7 @@ class BurnRateAlert:
         if error_ratio <= self.threshold:
             return None
         return max(
-            self.threshold * duration_seconds(window) / error_ratio
-            for window in (self.long_window, self.short_window)
+            self.threshold * duration_seconds(window) / error_ratio for window in (self.long_window, self.short_window)
         )
 
 
