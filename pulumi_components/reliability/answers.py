@@ -17,6 +17,7 @@ from typing import Any
 from .slo import PAGE_FAST_BURN_RATE
 from .vocabulary import (
     QUESTION_VOCABULARIES,
+    Cluster,
     Database,
     DeploymentStrategy,
     MonitoringLevel,
@@ -32,7 +33,7 @@ DATABASES = Database.values()
 ONCALL_TOOLS = OncallTool.values()
 COMPLIANCE_FRAMEWORKS = ("soc2", "hipaa", "pci-dss")
 ENVIRONMENTS = ("dev", "staging", "prod")
-CLUSTERS = ("dedicated", "shared")  # an EKS service's own cluster, or its platform team's
+CLUSTERS = Cluster.values()  # an EKS service's own cluster, or its platform team's
 
 # The lowest plannable SLA: below it the error budget is so large that PAGE_FAST_BURN_RATE times it
 # exceeds an error ratio of 1, so the fast page could never fire. Rounded up to the 3 decimals
@@ -389,8 +390,7 @@ class Answers:
         _check(dr_region_error(self.dr_region, self.aws_region) if self.dr_region else "")
         _check(repository_url_error(self.repository_url) if self.repository_url else "")
         _check(domain_error(self.domain, self.service_slug, self.environments))
-        _one_of("cluster", self.cluster, CLUSTERS)
-        if self.cluster == "shared" and self.platform != "aws-eks":
+        if self.cluster == Cluster.SHARED and self.platform != Platform.AWS_EKS:
             raise AnswerError(f"cluster: shared is a shared EKS cluster; platform {self.platform} has no cluster")
 
     @classmethod

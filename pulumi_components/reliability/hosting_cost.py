@@ -58,7 +58,7 @@ def platform_cost(platform: ServicePlan, hosted: Sequence[ServicePlan] = ()) -> 
         sized = dataclasses.replace(env, cluster=dataclasses.replace(env.cluster, node_desired=nodes), database=None)
         own_lb = {line.item for line in load_balancer_lines(sized, region, TRAFFIC[name])}
         lines = tuple(line for line in environment_cost(platform, sized).lines if line.item not in own_lb)
-        environments.append(EnvironmentCost(name, region, lines))
+        environments.append(EnvironmentCost(name, region, lines, TRAFFIC[name]))
     return dataclasses.replace(estimate_cost(platform), environments=tuple(environments))
 
 

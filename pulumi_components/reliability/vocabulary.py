@@ -100,6 +100,19 @@ class NatStrategy(Vocabulary):
     PER_AZ = ("per-az", "a NAT gateway per zone", "one NAT gateway in each availability zone: egress survives a zone")
 
 
+class Cluster(Vocabulary):
+    DEDICATED = (
+        "dedicated",
+        "dedicated: this repository creates the network, the cluster and the monitoring stack",
+        "the service's own VPC, EKS cluster and monitoring stack in every environment",
+    )
+    SHARED = (
+        "shared",
+        "shared: deploy into the platform team's cluster, read from its Pulumi stack",
+        "the platform's cluster, network and monitoring (its stack's outputs); the service creates what it owns",
+    )
+
+
 # The questions whose choices copier.yml builds from a vocabulary.
 QUESTION_VOCABULARIES: dict[str, type[Vocabulary]] = {
     "platform": Platform,
@@ -107,6 +120,7 @@ QUESTION_VOCABULARIES: dict[str, type[Vocabulary]] = {
     "monitoring_level": MonitoringLevel,
     "database": Database,
     "oncall": OncallTool,
+    "cluster": Cluster,
 }
 
 

@@ -1,0 +1,1 @@
+../../../../template/app/service/flags.py

@@ -1,0 +1,1 @@
+../../../template/scripts/release_database.py

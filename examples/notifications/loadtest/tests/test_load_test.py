@@ -1,0 +1,1 @@
+../../../../template/loadtest/tests/test_load_test.py

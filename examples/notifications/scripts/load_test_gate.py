@@ -1,0 +1,1 @@
+../../../template/scripts/load_test_gate.py

@@ -1,0 +1,1 @@
+../../../../template/scripts/tests/test_load_test_gate.py

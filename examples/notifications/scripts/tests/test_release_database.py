@@ -1,0 +1,1 @@
+../../../../template/scripts/tests/test_release_database.py

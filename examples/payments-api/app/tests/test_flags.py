@@ -1,0 +1,1 @@
+../../../../template/app/tests/test_flags.py
