@@ -41,7 +41,9 @@ def test_one_service_costs_the_same_either_way_and_many_cost_less_shared():
     dedicated, shared, platform = plans()
     one, ten, fifty = fleet_costs(dedicated, shared, platform)
     assert one.dedicated_usd == pytest.approx(estimate_cost(dedicated).total_usd)
-    assert one.shared_usd == pytest.approx(one.dedicated_usd)
+    # One service costs about the same either way: the pair of stacks pays a few fixed per-stack lines
+    # twice (KMS keys, each stack's base log volume), never less than the dedicated service.
+    assert one.dedicated_usd <= one.shared_usd <= one.dedicated_usd * 1.05
     assert ten.shared_usd < ten.dedicated_usd and fifty.shared_usd < fifty.dedicated_usd
     assert fifty.platform_share_usd < ten.platform_share_usd < one.platform_share_usd
     assert fifty.saving_ratio > ten.saving_ratio > 0

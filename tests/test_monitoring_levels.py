@@ -15,8 +15,11 @@ EKS_BASIC = COMMON | {
     "prometheus/recording-rules.test.yml",
     "alertmanager/alertmanager.yml",
     "values/kube-prometheus-stack.yaml",
+    "local/prometheus.yml",  # compose.yaml's Prometheus
 }
 EKS_STANDARD = EKS_BASIC | {
+    "local/grafana/dashboards.yaml",  # compose.yaml's Grafana, at the levels that have dashboards
+    "local/grafana/datasources.yaml",
     "dashboards/slo.json",
     "dashboards/red.json",
     "values/grafana.yaml",

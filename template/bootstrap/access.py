@@ -93,6 +93,12 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
     "sns": LIFECYCLE + ("Subscribe", "Unsubscribe", "SetTopicAttributes", "SetSubscriptionAttributes"),
     "cloudwatch": LIFECYCLE,
     "chatbot": LIFECYCLE,
+    # Feature flags (AppConfig): the flag profile, its versions, and the deployment of a new version.
+    "appconfig": LIFECYCLE + ("StartDeployment", "StopDeployment"),
+    # The environment's cost budget: Budgets authorizes creating and changing one as ModifyBudget;
+    # *Tag* is its three tag verbs (TagResource, UntagResource, ListTagsForResource) in the boundary's
+    # 6,144 characters.
+    "budgets": ("ModifyBudget", "ViewBudget", "*Tag*"),
     # The domain answer: DNS-validated certificates and the per-environment records.
     "acm": (
         "RequestCertificate",
@@ -143,7 +149,20 @@ KEY_USE = ("CreateGrant", "Decrypt", "Encrypt", "GenerateDataKey*", "ReEncrypt*"
 KEY_CHANGE = ("PutKeyPolicy", "EnableKeyRotation", "ScheduleKeyDeletion", "UpdateKeyDescription")
 
 PLATFORM_SERVICES = {
-    "aws-eks": ("ec2", "eks", "kms", "logs", "acm", "route53", "wafv2", "s3", "cloudwatch", "sns"),
+    "aws-eks": (
+        "ec2",
+        "eks",
+        "kms",
+        "logs",
+        "acm",
+        "route53",
+        "wafv2",
+        "s3",
+        "cloudwatch",
+        "sns",
+        "appconfig",
+        "budgets",
+    ),
     "aws-lambda": (
         "lambda",
         "apigateway",
@@ -156,6 +175,8 @@ PLATFORM_SERVICES = {
         "logs",
         "acm",
         "route53",
+        "appconfig",
+        "budgets",
     ),
 }
 DATABASE_SERVICES = ("rds", "ec2")
@@ -171,6 +192,7 @@ PASSED_TO = (
     "vpc-flow-logs.amazonaws.com",
     "apigateway.amazonaws.com",
     "chatbot.amazonaws.com",
+    "appconfig.amazonaws.com",  # the role AppConfig reads a flag deployment's rollback alarms with
 )
 
 

@@ -136,5 +136,11 @@ def test_without_appconfig_or_the_flag_the_code_default_wins():
 def test_the_environment_selects_the_provider(monkeypatch):
     flags.configure({})
     assert api.get_provider_metadata().name != "aws-appconfig"
-    flags.configure({"APPCONFIG_APPLICATION": "svc-prod", "APPCONFIG_ENVIRONMENT": "svc-prod", "APPCONFIG_PROFILE": "svc-prod-flags"})
+    flags.configure(
+        {
+            "APPCONFIG_APPLICATION": "svc-prod",
+            "APPCONFIG_ENVIRONMENT": "svc-prod",
+            "APPCONFIG_PROFILE": "svc-prod-flags",
+        }
+    )
     assert api.get_provider_metadata().name == "aws-appconfig"

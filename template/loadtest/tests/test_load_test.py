@@ -93,8 +93,13 @@ def test_the_scenario_meets_the_slo_against_the_sample_app(service, tmp_path):
 def test_a_service_that_refuses_breaks_the_slo_and_the_gate_stops_it(tmp_path):
     with refusing_port() as port:
         stats = locust(f"http://127.0.0.1:{port}", tmp_path / "load", seconds=2)
-    assert int(aggregated(stats)["Failure Count"]) == int(aggregated(stats)["Request Count"]) > 0
+    row = aggregated(stats)
+    assert int(row["Failure Count"]) == int(row["Request Count"])  # nothing succeeds
     result = gate(stats)
     assert result.returncode == 1
-    assert "error ratio 1.00000" in result.stdout
-
+    # Every request failed; on a loaded machine Locust may have sent none in its two seconds, which
+    # the gate refuses as well (a run that sent nothing shows nothing about the SLO).
+    if int(row["Request Count"]):
+        assert "error ratio 1.00000" in result.stdout
+    else:
+        assert "sent no requests" in result.stderr
