@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .cost import environment_cost
+from .cost import monthly_cost_estimate
 from .plan import ServicePlan
 
 HEADROOM = 0.25  # a quarter above the estimate: per-GB charges, autoscaled nodes, traffic above the assumption
@@ -53,7 +53,7 @@ class BudgetPlan:
 def monthly_estimate_usd(plan: ServicePlan, env: str) -> float:
     """The estimate a budget is built on: the environment's monthly cost (its high end, where the
     cost model gives a range)."""
-    return environment_cost(plan, plan.environments[env]).total_usd
+    return monthly_cost_estimate(plan, env).high_usd
 
 
 def budget_plan(plan: ServicePlan, env: str) -> BudgetPlan:
