@@ -5,10 +5,13 @@ The platform's stack (`platform_stack`, one per environment) is read once throug
 (`platform_contract.py`); everything here builds on its outputs and creates only what the
 service owns: its database in the platform's isolated subnets, admitting the platform's
 workload security group; its web ACL and access logs; the workload and its rollout, with an
-IRSA role trusting the platform's OIDC provider; and, through ServiceTenancy, its namespace's
-quota and limit range, its pipelines' namespace-scoped access, its rules, routes and dashboards
-for the platform's monitoring. The same components the dedicated path uses, with the platform's
-values where the dedicated path has its own cluster's.
+IRSA role trusting the platform's OIDC provider and, with a database, the schema migration Job
+before each rollout; its feature flags in AppConfig, rolled back on its load balancer's 5xx
+ratio; and, through ServiceTenancy, its namespace's quota and limit range, its pipelines'
+namespace-scoped access, its rules, routes and dashboards for the platform's monitoring. The
+same components the dedicated path uses, with the platform's values where the dedicated path has
+its own cluster's. No synthetic probe: the platform's monitoring runs none for its tenants, so the
+hosted service's alert catalogue has no SyntheticProbeFailing (reliability/alerts.py).
 
 Resources keep the names the dedicated program gives them (`<service>-<env>`), top-level, so a
 service moved from `dedicated` to `shared` keeps its stack (docs/platform.md, "Migration").
@@ -25,6 +28,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .edge_protection import EdgeProtection, EdgeProtectionArgs
+from .feature_flags import FeatureFlags, FeatureFlagsArgs, Flag, load_balancer_error_alarm, reader_environment
 from .identity import deploy_role_name, preview_role_name, runner_scale_set_name
 from .kubernetes_service import DatabaseConnection, KubernetesService, KubernetesServiceArgs, PublicIngress
 from .platform_contract import PlatformReference
@@ -40,6 +44,7 @@ from .reliability.contract import (
     platform_stack,
 )
 from .reliability.plan import EnvironmentPlan
+from .schema_migration import APP_MIGRATE_COMMAND
 from .service_tenancy import ServiceTenancy, ServiceTenancyArgs
 
 
@@ -66,6 +71,7 @@ class HostedServiceArgs:
     platform_stack: str  # the `platform_stack` answer, `{env}` for the environment
     endpoint: PublicEndpoint  # the service's hostname and certificate
     monitoring_dir: Path  # the generated repo's monitoring/
+    flags: Mapping[str, Flag]  # app/flags.json (feature_flags.flags_from_file)
     oncall_credentials: Mapping[str, pulumi.Input[str] | None] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -137,9 +143,12 @@ class HostedService:
                     secret_key_arn=database.secret_key_arn,
                     name=args.service.replace("-", "_"),
                     cidrs=[vpc_cidr],
+                    # app/service/migrations, applied by a Job before each rollout (components/schema_migration.py)
+                    migrate_command=APP_MIGRATE_COMMAND,
                 )
                 if database
                 else None,
+                config=reader_environment(name),  # its feature flags (FeatureFlags below)
                 prometheus_url=PROMETHEUS_URL,
                 monitoring_namespace=MONITORING_NAMESPACE,
                 service_monitor_labels=DISCOVERY_LABELS["service_monitor"],
@@ -162,6 +171,21 @@ class HostedService:
                 tags=args.tags,
             ),
             opts=pulumi.ResourceOptions(provider=self.kube),
+        )
+        # Feature flags: AppConfig rolls a flag change back on the ALB's 5xx ratio (the canary's gate).
+        self.flags = FeatureFlags(
+            name,
+            FeatureFlagsArgs(
+                name=name,
+                flags=args.flags,
+                rollback_alarm_arns=[
+                    load_balancer_error_alarm(
+                        name, self.workload.load_balancer_hostname, plan.rollout.max_error_ratio, args.tags
+                    ).arn
+                ],
+                reader_role_names=[self.workload.role.name],
+                tags=args.tags,
+            ),
         )
         args.endpoint.alias_load_balancer(self.workload.load_balancer_hostname)
 

@@ -90,6 +90,23 @@ def test_the_service_builds_on_the_platforms_resources(pair):
         assert scale_set_names(stack_view("platform", env, platform_run)) == {exported["runner_label"]}
 
 
+def test_the_hosted_service_has_its_flags_and_migrations_and_no_probe_alert(pair):
+    _, _, runs = pair
+    for env, (_, _, _, _, service_run) in runs.items():
+        name = f"shop-{env}"
+        (environment,) = service_run.of_type("aws:appconfig/environment:Environment")
+        (alarm,) = environment.inputs["monitors"]
+        assert alarm["alarmArn"]  # a flag change rolls back on the load balancer's 5xx ratio
+        (settings,) = [c for c in service_run.of_type("kubernetes:core/v1:ConfigMap") if c.name == f"{name}-config"]
+        assert settings.inputs["data"]["APPCONFIG_PROFILE"] == f"{name}-flags"
+        (job,) = service_run.of_type("kubernetes:batch/v1:Job")
+        assert service_run.output("migration_job") == job.inputs["metadata"]["name"]
+        # The platform's monitoring probes no tenant: the hosted service has no alert that would never fire.
+        rules = service_run.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        alerts = {r.get("alert") for rule in rules for g in rule.inputs["spec"]["groups"] for r in g["rules"]}
+        assert "ServiceCPUSaturation" in alerts and "SyntheticProbeFailing" not in alerts  # standard, less the probe
+
+
 def test_both_pass_the_guardrails_and_would_deploy(pair):
     platform, service, runs = pair
     views = {}

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from .answers import Answers
 from .plan import ServicePlan, plan_service
 from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective, duration_seconds
+from .vocabulary import Cluster
 
 # Which monitoring levels include an alert: each level includes those below it.
 LEVELS = ("basic", "standard", "comprehensive")
@@ -212,6 +213,32 @@ def _burn_impact(plan: ServicePlan, objective: Objective) -> dict[str, str]:
     }
 
 
+def _probe_alerts(plan: ServicePlan) -> list[Alert]:
+    """The synthetic probe's alert, where the service's own monitoring stack runs the blackbox exporter
+    (MonitoringStack.probe). On a platform's shared cluster (`cluster: shared`) nothing probes the
+    service: the platform's monitoring installs no blackbox exporter (a Probe object would name no
+    prober), and the service's namespace runs none of its own (its network policies deny every pod's
+    traffic but the workload's; its quota is sized to the workload's pods). `probe_success` would never
+    exist and the alert would never fire."""
+    if plan.answers.cluster == Cluster.SHARED:
+        return []
+    # Where users meet the service: through the load balancer, its certificate and DNS, which
+    # the SLI (requests that reached a pod) cannot see.
+    return [
+        Alert(
+            name="SyntheticProbeFailing",
+            severity=PAGE,
+            summary="The synthetic probe of the public endpoint fails",
+            description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
+            level="standard",
+            source="fixed: 5 minutes of failed blackbox probes",
+            impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
+            expr=f'max by (instance) (probe_success{{service="{plan.answers.service_slug}"}}) == 0',
+            for_="5m",
+        )
+    ]
+
+
 def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     job, container, service = _job(plan), _container(plan), plan.answers.service_slug
     budget_remaining = f'slo:period_error_budget_remaining:ratio{{service="{service}", slo="availability"}}'
@@ -303,19 +330,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     if plan.answers.monitoring_level in LEVELS[1:]:
         alerts += [
             *_burn_alerts(plan, plan.latency, "standard"),
-            # Where users meet the service: through the load balancer, its certificate and DNS, which
-            # the SLI (requests that reached a pod) cannot see.
-            Alert(
-                name="SyntheticProbeFailing",
-                severity=PAGE,
-                summary="The synthetic probe of the public endpoint fails",
-                description="The blackbox probe of {{ $labels.instance }} has failed for 5 minutes.",
-                level="standard",
-                source="fixed: 5 minutes of failed blackbox probes",
-                impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
-                expr=f'max by (instance) (probe_success{{service="{service}"}}) == 0',
-                for_="5m",
-            ),
+            *_probe_alerts(plan),
             Alert(
                 name="ServiceCPUSaturation",
                 severity=TICKET,

@@ -38,8 +38,8 @@ from components import (
     VpcPlacement,
     preflight,
 )
-from components.dns_failover import DnsFailover, DnsFailoverArgs, StandbyConfig
 from components.budget import CostBudget, CostBudgetArgs
+from components.dns_failover import DnsFailover, DnsFailoverArgs, StandbyConfig
 from components.feature_flags import (
     FeatureFlags,
     FeatureFlagsArgs,
@@ -298,12 +298,15 @@ elif shared:
             platform_stack=config.require("platform_stack"),
             endpoint=endpoint,
             monitoring_dir=REPO / "monitoring",
+            flags=flags,
             oncall_credentials={key: config.get_secret(key) for key in ONCALL_CONFIG_KEYS},
             tags=tags,
         ),
         build_database,
     )
     database = hosted.database
+    if hosted.workload.migration:
+        pulumi.export("migration_job", hosted.workload.migration.job_name)
     pulumi.export("platform_stack", hosted.stack)
     pulumi.export("runner_label", hosted.platform.field("runner_label"))
     pulumi.export("image", image)
