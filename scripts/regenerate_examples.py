@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -69,18 +70,25 @@ def link_vendored_components(repo: Path) -> None:
     vendored.symlink_to(VENDORED_LINK, target_is_directory=True)
 
 
-def static_files() -> list[Path]:
-    """Template files Copier copies as they are: no `.jinja` suffix and no Jinja in their path
-    (a templated folder name renders elsewhere), except git's own files, which git reads only as
-    files (`.gitignore` behind a link is refused). Paths relative to `template/`."""
-    found = []
+# `{% if <answer test> %}name{% endif %}`: a file or folder only some answers get, named `name`.
+_CONDITIONAL_NAME = re.compile(r"\{%\s*if [^%]*%\}([^{}]*)\{%\s*endif\s*%\}")
+
+
+def static_files() -> dict[Path, Path]:
+    """Template files Copier copies as they are (no `.jinja` suffix), by the path they render to:
+    their own, or with an `{% if %}` around a name reduced to the name. A path with any other Jinja
+    renders elsewhere and is left out, as are git's own files, which git reads only as files
+    (`.gitignore` behind a link is refused). {rendered path: template path}, relative to `template/`."""
+    found = {}
     for path in sorted(TEMPLATE.rglob("*")):
         relative = path.relative_to(TEMPLATE)
         if path.is_symlink() or not path.is_file() or path.suffix == ".jinja" or path.name.startswith(".git"):
             continue
-        if "{" in relative.as_posix() or relative.parts[0] == "_macros" or "__pycache__" in relative.parts:
+        if relative.parts[0] == "_macros" or "__pycache__" in relative.parts:
             continue
-        found.append(relative)
+        rendered = _CONDITIONAL_NAME.sub(r"\1", relative.as_posix())
+        if "{" not in rendered:
+            found[Path(rendered)] = relative
     return found
 
 
@@ -88,14 +96,14 @@ def link_static_files(repo: Path) -> None:
     """Replace each rendered file that is a byte-for-byte copy of a static template file by a
     relative link to that file. A rendered file that differs (the template's `_skip_if_exists`
     or a task changed it) stays a file, so the drift test still compares what was rendered."""
-    for relative in static_files():
+    for relative, source in static_files().items():
         rendered = repo / relative
         if (
             rendered.is_file()
             and not rendered.is_symlink()
-            and rendered.read_bytes() == (TEMPLATE / relative).read_bytes()
+            and rendered.read_bytes() == (TEMPLATE / source).read_bytes()
         ):
-            target = os.path.relpath(TEMPLATE / relative, (EXAMPLES / repo.name / relative).parent)
+            target = os.path.relpath(TEMPLATE / source, (EXAMPLES / repo.name / relative).parent)
             rendered.unlink()
             rendered.symlink_to(target)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -79,16 +81,23 @@ def test_a_vendored_copy_that_differs_from_the_package_is_refused(tmp_path):
 def test_example_links_the_static_template_files_instead_of_copying_them(name):
     copies = [
         relative
-        for relative in static_files()
+        for relative, source in static_files().items()
         if (EXAMPLES / name / relative).is_file()
         and not (EXAMPLES / name / relative).is_symlink()
-        and (EXAMPLES / name / relative).read_bytes() == (TEMPLATE / relative).read_bytes()
+        and (EXAMPLES / name / relative).read_bytes() == (TEMPLATE / source).read_bytes()
     ]
     assert not copies, f"examples/{name} copies static template files instead of linking them: {copies[:5]}"
-    linked = [r for r in static_files() if (EXAMPLES / name / r).is_symlink()]
+    linked = {r: source for r, source in static_files().items() if (EXAMPLES / name / r).is_symlink()}
     assert linked, "no static template file is linked: static_files() found nothing to link"
-    for relative in linked:
-        assert (EXAMPLES / name / relative).resolve() == (TEMPLATE / relative).resolve()
+    for relative, source in linked.items():
+        assert (EXAMPLES / name / relative).resolve() == (TEMPLATE / source).resolve()
+
+
+def test_a_file_only_some_answers_get_is_linked_under_the_name_it_renders_to():
+    files = static_files()
+    conditional = {rendered: source for rendered, source in files.items() if rendered != source}
+    assert Path("app/service/migrate.py") in conditional, sorted(conditional)[:5]
+    assert all("{" not in rendered.as_posix() for rendered in files)
 
 
 def test_a_rendered_file_that_differs_from_its_static_source_stays_a_file(tmp_path):

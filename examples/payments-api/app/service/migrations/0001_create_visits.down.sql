@@ -1,2 +1,1 @@
--- Undoes 0001_create_visits.up.sql: `python -m service.migrate down --to 0`.
-DROP TABLE visits;
+../../../../../template/app/service/{% if database == 'postgres' %}migrations{% endif %}/0001_create_visits.down.sql
