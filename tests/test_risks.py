@@ -56,3 +56,10 @@ def test_four_nines_names_the_failover_time_against_the_budget():
 
 def test_single_az_database_in_production_is_high():
     assert risks(sla=99.5)["prod-single-az-database"].severity == "high"
+
+
+def test_a_shared_service_is_told_its_platform_probes_no_tenant():
+    assert "no-synthetic-probe" in risks(cluster="shared", monitoring_level="comprehensive")
+    assert "no-synthetic-probe" not in risks(monitoring_level="comprehensive")
+    shared_standard = risks(cluster="shared", monitoring_level="standard")["no-tracing"].finding
+    assert "synthetic probes" in shared_standard  # the standard level's probe is the service's own cluster's

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .availability import failover_kind, feasibility
 from .plan import ServicePlan
-from .vocabulary import Database, DeploymentStrategy, MonitoringLevel, NatStrategy, OncallTool, Platform
+from .vocabulary import Cluster, Database, DeploymentStrategy, MonitoringLevel, NatStrategy, OncallTool, Platform
 
 SEVERITY_ORDER = ("high", "medium", "low")
 
@@ -120,8 +120,12 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
     answers = plan.answers
     risks = []
     if answers.monitoring_level != MonitoringLevel.COMPREHENSIVE:
-        # The blackbox probe runs on aws-eks from `standard` up.
-        probed = answers.platform == Platform.AWS_EKS and answers.monitoring_level == MonitoringLevel.STANDARD
+        # The blackbox probe runs on aws-eks from `standard` up, on the service's own cluster only.
+        probed = (
+            answers.platform == Platform.AWS_EKS
+            and answers.cluster == Cluster.DEDICATED
+            and answers.monitoring_level == MonitoringLevel.STANDARD
+        )
         missing = "distributed tracing" if probed else "distributed tracing or synthetic probes"
         unseen = "" if probed else " and outages seen only from outside"
         risks.append(
@@ -131,6 +135,17 @@ def _practice_risks(plan: ServicePlan) -> list[Risk]:
                 f"No {missing}: latency regressions in dependencies{unseen} are found by users first.",
                 "Choose monitoring_level comprehensive for Tempo tracing"
                 + ("." if probed else " and blackbox probes (standard or higher on aws-eks)."),
+            )
+        )
+    if answers.cluster == Cluster.SHARED and answers.monitoring_level == MonitoringLevel.COMPREHENSIVE:
+        risks.append(
+            Risk(
+                "no-synthetic-probe",
+                "low",
+                "The platform's monitoring probes no tenant's endpoint: outages seen only from outside "
+                "(DNS, certificate, load balancer) are found by users first.",
+                "Ask the platform team for a blackbox exporter that tenants' Probe objects select, "
+                "or probe the public endpoint from outside the platform.",
             )
         )
     if answers.monitoring_level == MonitoringLevel.BASIC and answers.platform == Platform.AWS_EKS:
