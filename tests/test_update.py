@@ -304,7 +304,7 @@ def test_changing_answers_on_update_moves_every_artifact_keeps_team_files_and_re
         "--vcs-ref", "v3.0.0",
     )  # fmt: skip
     assert "WARNING: sla 99.95 is not reachable" in result.stderr
-    assert "a cold standby in us-west-2" in result.stderr  # what would reach it
+    assert "A cold standby in us-west-2" in result.stderr  # what would reach it
     assert "21.6 min of full outage" in (repo / "docs" / "slo.md").read_text()  # was 43.2 at 99.9
     assert "tier gold" in (repo / "Pulumi.prod.yaml").read_text()
     assert "**not reachable**" in (repo / "docs" / "reliability-report.md").read_text()
