@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
+from conftest import ROOT
 
 from pulumi_components.reliability import ALL_ALERT_NAMES, Answers, alert_catalogue, alert_names, plan_service
+from pulumi_components.reliability.promtool_tests import alert_cases
 
 BASE = {"project_name": "Example", "service_slug": "svc", "team": "platform", "owner_email": "p@example.com"}
 
@@ -64,6 +68,7 @@ def test_every_alert_is_complete():
             assert alert.severity in {"critical", "warning", "info"}
             assert alert.summary and "{{" not in alert.summary, "summaries are static"
             assert alert.description and alert.source
+            assert alert.fires_when and "{{" not in alert.fires_when, "the guide's condition is static"
             assert alert.runbook == f"docs/runbooks/{alert.name}.md"
             assert alert.runbook_url == f"https://github.com/platform/svc/blob/main/docs/runbooks/{alert.name}.md"
             assert bool(alert.expr) == (platform == "aws-eks"), alert.name
@@ -99,12 +104,30 @@ def test_monitoring_volumes_follow_retention():
             assert m.loki_storage_gb >= m.log_retention_days * LOKI_GB_PER_DAY
 
 
-def test_the_guide_lists_every_alert():
-    from pathlib import Path
+def _guide_hooks():
+    """docs/hooks.py, the MkDocs hook that renders the guide's alert table from the catalogue."""
+    spec = importlib.util.spec_from_file_location("guide_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    guide = (Path(__file__).resolve().parents[1] / "docs" / "observability.md").read_text()
-    listed = set(re.findall(r"^\| `(\w+)` \|", guide, flags=re.MULTILINE))
-    assert listed == set(ALL_ALERT_NAMES)
+
+def test_the_guide_lists_every_alert():
+    hooks = _guide_hooks()
+    guide = (ROOT / "docs" / "observability.md").read_text()
+    assert hooks.ALERT_MARKER in guide, "the guide's alert table is rendered from the catalogue"
+    rows = {
+        match[0]: match[1:]
+        for match in re.findall(
+            r"^\| `(\w+)` \| (\w+) \| (\w+) \| ([^|]+) \| [^|]+ \|$", hooks.on_page_markdown(guide), flags=re.M
+        )
+    }
+    assert list(rows) == sorted(ALL_ALERT_NAMES, key=lambda name: hooks.LEVELS.index(rows[name][1]))
+    assert rows["AvailabilityBudgetBurnPage"] == ("critical", "basic", "both")
+    assert rows["FunctionThrottled"] == ("warning", "basic", "aws-lambda")
+    assert rows["DatabaseUnavailable"] == ("critical", "standard", "aws-eks, with postgres")
+    assert rows["SyntheticProbeFailing"][2].startswith("aws-eks, own cluster")
+    assert rows["ErrorLogsElevated"] == ("warning", "comprehensive", "aws-eks")
     every = {
         name
         for p, level, database in itertools.product(
@@ -113,6 +136,13 @@ def test_the_guide_lists_every_alert():
         for name in alert_names(plan(platform=p, monitoring_level=level, database=database))
     }
     assert every == set(ALL_ALERT_NAMES), "ALL_ALERT_NAMES is exactly what some answers produce"
+
+
+def test_a_prometheus_alert_without_its_steady_input_is_refused():
+    crash = next(a for a in alert_catalogue(plan()) if a.name == "PodCrashLooping")
+    assert crash.steady and len(alert_cases(plan(), crash)) == 2
+    with pytest.raises(ValueError, match="PodCrashLooping: a Prometheus alert needs its steady-state input series"):
+        alert_cases(plan(), replace(crash, steady=None))
 
 
 def test_runbook_links_follow_the_repository_answer():

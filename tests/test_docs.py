@@ -10,6 +10,7 @@ import sys
 import yaml
 from conftest import ROOT
 
+from pulumi_components.reliability import ALL_ALERT_NAMES
 from pulumi_components.reliability.tiers import TIERS
 
 QUESTIONS = [name for name in yaml.safe_load((ROOT / "copier.yml").read_text()) if not name.startswith("_")]
@@ -20,7 +21,7 @@ def test_every_question_has_a_docs_entry():
     assert sorted(documented) == sorted(QUESTIONS), "docs/questions.md must have one `## `name`` entry per question"
 
 
-def test_mkdocs_builds_strictly_with_the_models_tier_table(tmp_path):
+def test_mkdocs_builds_strictly_with_the_models_tier_and_alert_tables(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
@@ -36,3 +37,7 @@ def test_mkdocs_builds_strictly_with_the_models_tier_table(tmp_path):
     for tier in TIERS:
         assert f"<th>{tier.name}</th>" in page
         assert tier.db_instance_class in page
+    guide = (site / "observability" / "index.html").read_text()
+    assert "alert-table" not in guide
+    for name in ALL_ALERT_NAMES:
+        assert f"<td><code>{name}</code></td>" in guide

@@ -5,8 +5,10 @@ alert is here: its rule, severity, user impact and the checks its runbook adds
 (`runbooks.py` turns these into the facts a runbook prints). The Prometheus rules
 (aws-eks), the CloudWatch alarms (aws-lambda), the Alertmanager routes, the
 runbooks and team notes (`docs/runbooks/<AlertName>.md`, one template per folder
-looping over this catalogue) and the tests all read it, so adding an alert is
-one entry here and its promtool case in `promtool_tests.py`.
+looping over this catalogue), the promtool tests (`promtool_tests.py`, from each
+entry's `steady` input series), the user guide's alert table (`docs/hooks.py`) and
+the tests all read it, so adding an alert is one entry here (and its name in
+`tests/test_alert_catalogue.py`).
 
 Burn-rate alerts follow `slo.py`: one page alert per SLO joining the two page
 rows of the table (1h & 5m at 14.4x, 6h & 30m at 6x) and one ticket alert
@@ -67,6 +69,28 @@ def runbook_url(repository: str, name: str) -> str:
 
 
 @dataclass(frozen=True)
+class InputSeries:
+    """One synthetic series of an alert's steady-state promtool tests: `metric{labels}` at `firing` in
+    the case where the alert must fire, at `healthy` in the one where it must stay silent (None: the
+    series is absent from that case). A counter grows by its value every minute; a gauge holds it."""
+
+    metric: str
+    labels: dict[str, str]
+    firing: float | None
+    healthy: float | None
+    counter: bool = False
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """The promtool input of an alert tested by one steady state that fires it and one that does not:
+    its series, and the labels (besides its own) the alert fires with."""
+
+    series: tuple[InputSeries, ...]
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Alert:
     """One alert: what it is called, how loud it is, and what decides it.
 
@@ -74,7 +98,10 @@ class Alert:
     where `slo_alarms.py` builds CloudWatch alarms from `burn_rows` or `metric`.
     `description` may use Prometheus' `{{ $labels.x }}` templating on aws-eks.
     `impact` is what users see while it fires; `checks` are the runbook's extra first
-    checks (RESOURCES, FILESYSTEM, DATABASE).
+    checks (RESOURCES, FILESYSTEM, DATABASE). `fires_when` is its condition in the user guide's
+    alert table, the same whatever the answers. `steady` is the promtool input of a Prometheus
+    alert whose cases are one firing and one healthy steady state (promtool_tests.py builds the
+    burn-rate, budget-left and no-pods cases itself).
     """
 
     name: str
@@ -84,6 +111,7 @@ class Alert:
     level: str  # lowest monitoring level that includes it
     source: str  # where its threshold comes from, for readers of the catalogue and runbooks
     impact: str  # user impact while it fires, for the runbook
+    fires_when: str  # the user guide's one-line condition (docs/observability.md)
     expr: str = ""
     for_: str = "0s"
     engine: str = "prometheus"  # "prometheus", "loki" or "cloudwatch"
@@ -91,6 +119,7 @@ class Alert:
     burn_rows: tuple[BurnRateAlert, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ()
+    steady: SteadyState | None = None
     runbook_url: str = ""  # absolute; alert_catalogue() sets it from the repository
 
     @property
@@ -105,6 +134,20 @@ APP_CONTAINER = "app"
 
 def scrape_job(slug: str) -> str:
     return f"{slug}-metrics"
+
+
+# Where the promtool tests' synthetic series come from: a scrape target, a pod of the workload, a node.
+TEST_TARGET = "10.0.2.5:8080"
+TEST_POD_HASH = "7d9f8b6c5-x2x4z"
+TEST_NODE = "10.0.1.17:9100"
+TEST_MEMORY_LIMIT = 512 * 2**20  # bytes
+
+
+def _test_labels(slug: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The labels of the synthetic series: the service's scrape job, one of its pods, its app container."""
+    job = {"namespace": slug, "job": scrape_job(slug)}
+    pod = {"namespace": slug, "pod": f"{slug}-{TEST_POD_HASH}"}
+    return job, pod, {**pod, "container": APP_CONTAINER}
 
 
 def service_selector(slug: str) -> str:
@@ -184,6 +227,7 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
                 level=level,
                 source=f"plan.{objective.sli}.alerts ({', '.join(row.name for row in rows)})",
                 impact=impact[severity],
+                fires_when=_burn_condition(objective, rows),
                 expr=burn_expr(objective, rows, service) if eks else "",
                 engine="prometheus" if eks else "cloudwatch",
                 slo=objective.sli,
@@ -193,6 +237,19 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
             )
         )
     return alerts
+
+
+def _burn_condition(objective: Objective, rows: tuple[BurnRateAlert, ...]) -> str:
+    """'5xx ratio over 1h and 5m above 14.4x the error budget, or over 6h and 30m above 6x'."""
+    if objective.sli == "availability":
+        what, budget = "5xx ratio", "the error budget"
+    else:
+        what, budget = (
+            "share of requests slower than `latency_slo_ms`",
+            f"the error budget ({objective.error_budget:.0%})",
+        )
+    windows = [f"over {row.long_window} and {row.short_window} above {row.burn_rate:g}x" for row in rows]
+    return f"{what} {windows[0]} {budget}" + "".join(f", or {window}" for window in windows[1:])
 
 
 def _burn_impact(plan: ServicePlan, objective: Objective) -> dict[str, str]:
@@ -222,6 +279,8 @@ def _probe_alerts(plan: ServicePlan) -> list[Alert]:
     exist and the alert would never fire."""
     if plan.answers.cluster == Cluster.SHARED:
         return []
+    slug = plan.answers.service_slug
+    target = f"https://{slug}.example.com/healthz"
     # Where users meet the service: through the load balancer, its certificate and DNS, which
     # the SLI (requests that reached a pod) cannot see.
     return [
@@ -233,8 +292,13 @@ def _probe_alerts(plan: ServicePlan) -> list[Alert]:
             level="standard",
             source="fixed: 5 minutes of failed blackbox probes",
             impact="The public endpoint fails from outside: users most likely cannot reach the service at all.",
-            expr=f'max by (instance) (probe_success{{service="{plan.answers.service_slug}"}}) == 0',
+            fires_when="the blackbox probe of the public `/healthz` fails for 5 minutes",
+            expr=f'max by (instance) (probe_success{{service="{slug}"}}) == 0',
             for_="5m",
+            steady=SteadyState(
+                (InputSeries("probe_success", {"service": slug, "instance": target, "job": "blackbox"}, 0, 1),),
+                {"instance": target},
+            ),
         )
     ]
 
@@ -242,6 +306,7 @@ def _probe_alerts(plan: ServicePlan) -> list[Alert]:
 def _eks_alerts(plan: ServicePlan) -> list[Alert]:
     job, container, service = _job(plan), _container(plan), plan.answers.service_slug
     budget_remaining = f'slo:period_error_budget_remaining:ratio{{service="{service}", slo="availability"}}'
+    up, pod, app = _test_labels(service)
     alerts = [
         *_burn_alerts(plan, plan.availability, "basic"),
         Alert(
@@ -258,6 +323,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 f"No user impact right now. Less than {BUDGET_LOW_REMAINING:.0%} of the {SLO_PERIOD_DAYS}-day "
                 "budget is left, so the error-budget policy applies (docs/slo.md)."
             ),
+            fires_when=f"less than {BUDGET_LOW_REMAINING:.0%} of the {SLO_PERIOD_DAYS}-day budget left",
             expr=f"{budget_remaining} < {BUDGET_LOW_REMAINING!r}",
             for_="1h",
             slo="availability",
@@ -274,8 +340,16 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             level="basic",
             source="fixed: 5 minutes without a target",
             impact="Possibly none, but the SLO alerts cannot see anything: an outage now would not page.",
+            fires_when="Prometheus has no target for the service for 5 minutes",
             expr=f"absent(up{{{job}}})",
             for_="5m",
+            steady=SteadyState(
+                (
+                    InputSeries("up", {**up, "job": "other", "instance": TEST_TARGET}, 1, None),
+                    InputSeries("up", {**up, "instance": TEST_TARGET}, None, 1),
+                ),
+                up,
+            ),
         ),
         Alert(
             name="ServiceDown",
@@ -285,9 +359,11 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             level="basic",
             source="fixed: 2 minutes with every target down",
             impact="Every instance fails its scrape: the service is most likely down for all users.",
+            fires_when="every target fails its scrape for 2 minutes",
             checks=(DATABASE,),
             expr=f"sum by (namespace, job) (up{{{job}}}) == 0",
             for_="2m",
+            steady=SteadyState((InputSeries("up", {**up, "instance": TEST_TARGET}, 0, 1),), up),
         ),
         # No pod serves: the Service the load balancer routes to has no ready address, so every request
         # fails at the load balancer (503) and none reaches a pod, where the SLI counts requests.
@@ -304,6 +380,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             "(kube-state-metrics)",
             impact="Every request fails at the load balancer: the service is down for all users, and the SLO "
             "alerts do not see it (no request reaches a pod).",
+            fires_when=f"the Service the load balancer routes to has no ready endpoint for {_spoken(NO_PODS_FOR)}",
             checks=(RESOURCES, DATABASE),
             expr=(
                 f"max by (namespace, endpoint) (kube_endpoint_info{{{_endpoints(plan)}}})\n"
@@ -319,15 +396,21 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             level="basic",
             source=f"fixed: CrashLoopBackOff seen within {CRASH_LOOP_WINDOW} for 15 minutes",
             impact="Fewer replicas serve traffic. If every pod crash-loops, the service is down.",
+            fires_when="a pod in CrashLoopBackOff for 15 minutes",
             checks=(RESOURCES,),
             expr=(
                 f"max by (namespace, pod) (max_over_time(kube_pod_container_status_waiting_reason"
                 f'{{reason="CrashLoopBackOff", {container}}}[{CRASH_LOOP_WINDOW}])) >= 1'
             ),
             for_="15m",
+            steady=SteadyState(
+                (InputSeries("kube_pod_container_status_waiting_reason", {**app, "reason": "CrashLoopBackOff"}, 1, 0),),
+                pod,
+            ),
         ),
     ]
     if plan.answers.monitoring_level in LEVELS[1:]:
+        node = {"instance": TEST_NODE, "fstype": "ext4", "mountpoint": "/"}
         alerts += [
             *_burn_alerts(plan, plan.latency, "standard"),
             *_probe_alerts(plan),
@@ -342,6 +425,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container CPU limit (plan.workload.cpu_limit)",
                 impact="CPU throttling raises latency first, then errors once requests time out.",
+                fires_when=f"a pod above {SATURATION_RATIO:.0%} of its CPU limit for 15 minutes",
                 checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{container}}}[5m]))\n"
@@ -349,6 +433,16 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     f"> {SATURATION_RATIO!r}"
                 ),
                 for_="15m",
+                steady=SteadyState(
+                    (
+                        # CPU seconds a minute: 95% and 50% of a one-core limit
+                        InputSeries("container_cpu_usage_seconds_total", app, 60 * 0.95, 60 * 0.5, counter=True),
+                        InputSeries(
+                            "kube_pod_container_resource_limits", {**app, "resource": "cpu", "unit": "core"}, 1, 1
+                        ),
+                    ),
+                    pod,
+                ),
             ),
             Alert(
                 name="ServiceMemorySaturation",
@@ -361,6 +455,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 level="standard",
                 source="alerts.SATURATION_RATIO of the container memory limit (plan.workload.memory_limit)",
                 impact="Pods near their memory limit are OOM-killed, dropping in-flight requests.",
+                fires_when=f"a pod above {SATURATION_RATIO:.0%} of its memory limit for 15 minutes",
                 checks=(RESOURCES,),
                 expr=(
                     f"sum by (namespace, pod) (container_memory_working_set_bytes{{{container}}})\n"
@@ -369,6 +464,23 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     f"> {SATURATION_RATIO!r}"
                 ),
                 for_="15m",
+                steady=SteadyState(
+                    (
+                        InputSeries(
+                            "container_memory_working_set_bytes",
+                            app,
+                            TEST_MEMORY_LIMIT * 0.95,
+                            TEST_MEMORY_LIMIT * 0.5,
+                        ),
+                        InputSeries(
+                            "kube_pod_container_resource_limits",
+                            {**app, "resource": "memory", "unit": "byte"},
+                            TEST_MEMORY_LIMIT,
+                            TEST_MEMORY_LIMIT,
+                        ),
+                    ),
+                    pod,
+                ),
             ),
             Alert(
                 name="DiskSpaceLow",
@@ -381,6 +493,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 level="standard",
                 source="alerts.DISK_FREE_RATIO of node filesystems and persistent volumes",
                 impact="When the filesystem fills, writes fail: logs, temporary files and databases on the volume.",
+                fires_when=f"a node filesystem or persistent volume under {DISK_FREE_RATIO:.0%} free",
                 checks=(FILESYSTEM,),
                 expr=(
                     'max by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}\n'
@@ -390,6 +503,13 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     f"  / kubelet_volume_stats_capacity_bytes) < {DISK_FREE_RATIO!r}"
                 ),
                 for_="15m",
+                steady=SteadyState(
+                    (
+                        InputSeries("node_filesystem_avail_bytes", node, 5, 50),
+                        InputSeries("node_filesystem_size_bytes", node, 100, 100),
+                    ),
+                    {"instance": TEST_NODE},
+                ),
             ),
         ]
         if plan.answers.database == "postgres":
@@ -405,9 +525,18 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     level="standard",
                     source="fixed: 2 minutes with the app's database check failing everywhere",
                     impact="Every request that reads or writes data fails.",
+                    fires_when="every instance reports the database unreachable for 2 minutes",
                     checks=(DATABASE,),
                     expr=f'max(app_dependency_up{{{job}, dependency="postgres"}}) == 0',
                     for_="2m",
+                    steady=SteadyState(
+                        (
+                            InputSeries(
+                                "app_dependency_up", {**up, "dependency": "postgres", "instance": TEST_TARGET}, 0, 1
+                            ),
+                        ),
+                        {},
+                    ),
                 )
             )
     if plan.answers.monitoring_level == "comprehensive":
@@ -426,6 +555,8 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                     "Some requests or background work fail; the SLO alerts may not see it when the failures "
                     "are not HTTP responses."
                 ),
+                fires_when=f"more than {LOG_ERROR_LINES_PER_SECOND:g} error log line a second for 10 minutes "
+                "(Loki ruler)",
                 expr=(
                     f'sum by (service) (rate({{service="{service}"}} | json | level="error" [5m])) '
                     f"> {LOG_ERROR_LINES_PER_SECOND!r}"
@@ -449,6 +580,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
             level="basic",
             source="fixed: any throttle in 5 consecutive minutes",
             impact="Throttled invocations return HTTP 429 (or 503) to callers.",
+            fires_when="throttles in 5 consecutive minutes",
             engine="cloudwatch",
         ),
     ]
@@ -466,6 +598,7 @@ def _lambda_alerts(plan: ServicePlan) -> list[Alert]:
                 level="standard",
                 source="alerts.LAMBDA_CONCURRENCY_RATIO of plan.function.reserved_concurrency",
                 impact="The function is close to its reserved concurrency; the next burst is throttled.",
+                fires_when=f"concurrency above {LAMBDA_CONCURRENCY_RATIO:.0%} of the reserved concurrency",
                 engine="cloudwatch",
             ),
         ]

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
-from .alerts import APP_CONTAINER, Alert, alert_catalogue, scrape_job
+from .alerts import Alert, alert_catalogue, scrape_job
 from .plan import ServicePlan
 from .prometheus_rules import DURATION, REQUESTS, objectives, slo_labels, sloth_info_labels
 from .slo import BurnRateAlert, duration_seconds
@@ -225,102 +224,32 @@ def _no_pods_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
 # --- Everything else: one bad and one healthy steady state -------------------------------------------------------
 
 
-def _steady_cases(
-    plan: ServicePlan,
-    alert: Alert,
-    series: Callable[[bool], list[dict[str, str]]],
-    firing_labels: dict[str, str],
-) -> list[dict[str, Any]]:
+def _steady_input(alert: Alert, firing: bool) -> list[dict[str, str]]:
+    """The series of `alert.steady` in its firing or its healthy case, long enough for its `for`."""
+    assert alert.steady is not None
+    span = _minutes(alert.for_) + 20
+    series = []
+    for one in alert.steady.series:
+        value = one.firing if firing else one.healthy
+        if value is not None:
+            values = counter((span, value)) if one.counter else gauge(value, span)
+            series.append(_series(one.metric, one.labels, values))
+    return series
+
+
+def _steady_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
+    if alert.steady is None:
+        raise ValueError(
+            f"{alert.name}: a Prometheus alert needs its steady-state input series (Alert.steady in alerts.py), "
+            "or cases of its own in promtool_tests.alert_cases"
+        )
     fire = _minutes(alert.for_) + 6  # the for, plus the 5m rate windows filling
     return [
-        _case(f"{alert.name} fires", series(True), [_check(plan, alert, fire, firing_labels)]),
-        _case(f"{alert.name} stays silent when healthy", series(False), [_check(plan, alert, fire, None)]),
+        _case(f"{alert.name} fires", _steady_input(alert, True), [_check(plan, alert, fire, alert.steady.labels)]),
+        _case(
+            f"{alert.name} stays silent when healthy", _steady_input(alert, False), [_check(plan, alert, fire, None)]
+        ),
     ]
-
-
-def _steady_series(plan: ServicePlan, alert: Alert) -> tuple[Callable[[bool], list], dict[str, str]]:
-    slug = plan.answers.service_slug
-    job = {"namespace": slug, "job": scrape_job(slug)}
-    pod = {"namespace": slug, "pod": f"{slug}-7d9f8b6c5-x2x4z"}
-    container = {**pod, "container": APP_CONTAINER}
-    span = _minutes(alert.for_) + 20
-
-    def cpu(bad: bool) -> list:
-        used = 0.95 if bad else 0.5
-        return [
-            _series("container_cpu_usage_seconds_total", container, counter((span, 60 * used))),
-            _series(
-                "kube_pod_container_resource_limits", {**container, "resource": "cpu", "unit": "core"}, gauge(1, span)
-            ),
-        ]
-
-    def memory(bad: bool) -> list:
-        limit = 512 * 2**20
-        used = limit * (0.95 if bad else 0.5)
-        return [
-            _series("container_memory_working_set_bytes", container, gauge(used, span)),
-            _series(
-                "kube_pod_container_resource_limits",
-                {**container, "resource": "memory", "unit": "byte"},
-                gauge(limit, span),
-            ),
-        ]
-
-    def disk(bad: bool) -> list:
-        node = {"instance": "10.0.1.17:9100", "fstype": "ext4", "mountpoint": "/"}
-        return [
-            _series("node_filesystem_avail_bytes", node, gauge(5 if bad else 50, span)),
-            _series("node_filesystem_size_bytes", node, gauge(100, span)),
-        ]
-
-    table: dict[str, tuple[Callable[[bool], list], dict[str, str]]] = {
-        "ServiceAbsent": (
-            lambda bad: [
-                _series(
-                    "up", {**job, "job": "other" if bad else job["job"], "instance": "10.0.2.5:8080"}, gauge(1, span)
-                )
-            ],
-            job,
-        ),
-        "ServiceDown": (
-            lambda bad: [_series("up", {**job, "instance": "10.0.2.5:8080"}, gauge(0 if bad else 1, span))],
-            job,
-        ),
-        "PodCrashLooping": (
-            lambda bad: [
-                _series(
-                    "kube_pod_container_status_waiting_reason",
-                    {**container, "reason": "CrashLoopBackOff"},
-                    gauge(1 if bad else 0, span),
-                )
-            ],
-            pod,
-        ),
-        "ServiceCPUSaturation": (cpu, pod),
-        "ServiceMemorySaturation": (memory, pod),
-        "DiskSpaceLow": (disk, {"instance": "10.0.1.17:9100"}),
-        "DatabaseUnavailable": (
-            lambda bad: [
-                _series(
-                    "app_dependency_up",
-                    {**job, "dependency": "postgres", "instance": "10.0.2.5:8080"},
-                    gauge(0 if bad else 1, span),
-                )
-            ],
-            {},
-        ),
-        "SyntheticProbeFailing": (
-            lambda bad: [
-                _series(
-                    "probe_success",
-                    {"service": slug, "instance": f"https://{slug}.example.com/healthz", "job": "blackbox"},
-                    gauge(0 if bad else 1, span),
-                )
-            ],
-            {"instance": f"https://{slug}.example.com/healthz"},
-        ),
-    }
-    return table[alert.name]
 
 
 def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
@@ -330,8 +259,7 @@ def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
         return _budget_low_cases(plan, alert)
     if alert.name == "NoPodsServing":
         return _no_pods_cases(plan, alert)
-    series, labels = _steady_series(plan, alert)
-    return _steady_cases(plan, alert, series, labels)
+    return _steady_cases(plan, alert)
 
 
 IDLE_MINUTES = 120  # time without traffic after an hour of it, in the period-ratio case
