@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, render_fresh
 from test_reliability_docs import answers_context, docs_env
 
 from pulumi_components.reliability import Answers, plan_service
@@ -172,3 +172,16 @@ def test_the_workflows_print_an_entry_the_file_accepts(tmp_path, workflow, step,
     (measurement,) = measurements_from_data(yaml.safe_load(block))
     assert (measurement.drill, measurement.run) == (drill, RUN)
     assert measurement.date == datetime.datetime.now(datetime.UTC).date() and measurement.minutes > 1_000_000
+
+
+def test_copier_keeps_the_team_s_record_and_the_documents_read_it(tmp_path):
+    """A real render into a repository already holding a record (as `copier update` renders over one)."""
+    (tmp_path / "docs").mkdir()
+    record = "# the team's\n" + yaml.safe_dump([{**ENTRY, "drill": "failover-rehearsal", "minutes": 40}])
+    (tmp_path / MEASUREMENTS_FILE).write_text(record)
+    render_fresh(tmp_path, sla=99.99, database="postgres")
+    assert (tmp_path / MEASUREMENTS_FILE).read_text() == record
+    checklist = (tmp_path / "docs" / "production-readiness.md").read_text()
+    assert checklist_line(checklist, "Region loss").startswith("- [x] ")
+    assert checklist_line(checklist, "Bad write").startswith("- [ ] ")
+    assert "| 40 min on 2026-03-01 (failover-rehearsal" in (tmp_path / "docs" / "reliability-report.md").read_text()
