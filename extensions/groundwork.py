@@ -250,6 +250,26 @@ def incident_policy(context: Any) -> Any:
     }
 
 
+def recorded_measurements(context: Any) -> tuple[Any, ...]:
+    """The drills recorded in the rendered repo's docs/recovery-measurements.yml; none before it exists."""
+    destination = (context.get("_copier_conf") or {}).get("dst_path")
+    path = Path(destination) / model.measurements.MEASUREMENTS_FILE if destination else None
+    if path is None or not path.is_file():
+        return ()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise model.measurements.MeasurementError(f"{path}: {error}; {model.measurements.ACCEPTED}") from None
+    return model.measurements.measurements_from_data(data)
+
+
+@pass_context
+def recovery_status(context: Any, objective: Any) -> Any:
+    """The newest recorded time of a drill timing `objective`, and whether it is within the RTO."""
+    measurements = recorded_measurements(context)
+    return model.measurements.recovery_status(objective.drills, objective.rto_minutes, measurements)
+
+
 class GroundworkExtension(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -263,6 +283,7 @@ class GroundworkExtension(Extension):
             budget_config=_of_plan("budget", "budget_config"),  # each stack's `<service>:budget`
             reliability_risks=_of_plan("risks", "assess_risks"),
             recovery_objectives=_of_plan("recovery", "recovery_objectives"),
+            recovery_status=recovery_status,
             incident_policy=incident_policy,
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md
             # (one template looping over the catalogue) printing runbook_facts(alert).

@@ -34,7 +34,7 @@ def test_platinum_states_each_failure_mode_with_its_mechanism():
     # The 1-minute RPO is the replica's lag target for a region loss, not a point-in-time restore.
     assert (region.rpo_minutes, region.source) == (1.0, REPLICA_LAG_SOURCE)
     assert region.rto_minutes == failover_kind(service, "cold-standby").minutes == 71
-    assert region.measured_by == ""  # nothing times a regional failover yet
+    assert "failover.yml" in region.measured_by  # the DR rehearsal times it once recorded
     assert bad.source == PITR_SOURCE and bad.rpo_minutes is None
     assert "last 35 day(s)" in bad.how
     assert "restore-test.yml" in bad.measured_by

@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     dashboards,
     incident,
     load_test,
+    measurements,
     prometheus_rules,
     promtool_tests,
     recovery,

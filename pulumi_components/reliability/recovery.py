@@ -3,8 +3,9 @@
 One RTO and one RPO cannot describe a service: losing an AZ, losing the
 region and a bad write are recovered by different mechanisms with different
 bounds. Each objective names the mechanism, the source of its bound, and what
-in the repository measures it ("" when nothing does yet, which the readiness
-checklist then leaves unticked).
+in the repository measures it ("" when nothing does). The readiness checklist
+ticks an objective only once a drill that times it recorded a time within it
+(measurements.py, docs/recovery-measurements.yml in the generated repo).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ PITR_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.h
 REPLICA_LAG_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html"
 MULTI_AZ_FAILOVER_MINUTES = 2  # "typically 60-120 seconds" (MULTI_AZ_SOURCE)
 RESTORE_TEST = "the weekly restore test (.github/workflows/restore-test.yml), which fails a restore slower than the RTO"
+REHEARSAL = "the DR rehearsal (.github/workflows/failover.yml, action rehearse) or a failover"
+RESTORE_DRILLS = ("restore-test",)
+FAILOVER_DRILLS = ("failover-rehearsal", "failover")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class RecoveryObjective:
     measured_by: str = ""  # what in the repository times it; "" when nothing does
     rpo_minutes: float | None = None  # None when no number holds (see `rpo`)
     rto_minutes: float | None = None
+    drills: tuple[str, ...] = ()  # the drills (measurements.DRILLS) whose recorded times measure the RTO
 
 
 def _az_loss(env: EnvironmentPlan) -> RecoveryObjective:
@@ -59,6 +64,7 @@ def _az_loss(env: EnvironmentPlan) -> RecoveryObjective:
         RESTORE_TEST if env.name == "prod" else "",
         float(env.recovery.rpo_minutes),
         float(env.recovery.rto_minutes),
+        RESTORE_DRILLS if env.name == "prod" else (),
     )
 
 
@@ -84,9 +90,10 @@ def _region_loss(plan: ServicePlan, env: EnvironmentPlan) -> RecoveryObjective:
         f"about {kind.minutes:g} min (estimate)",
         kind.how,
         REPLICA_LAG_SOURCE if db else "",
-        "",  # nothing times a regional failover until the DR rehearsal records one
+        REHEARSAL if env.name == "prod" else "",  # the failover workflow fails over production only
         float(env.recovery.rpo_minutes) if db else 0.0,
         kind.minutes,
+        FAILOVER_DRILLS if env.name == "prod" else (),
     )
 
 
@@ -102,6 +109,7 @@ def _bad_write(env: EnvironmentPlan) -> RecoveryObjective:
         RESTORE_TEST if env.name == "prod" else "",
         None,
         float(env.recovery.rto_minutes),
+        RESTORE_DRILLS if env.name == "prod" else (),
     )
 
 
