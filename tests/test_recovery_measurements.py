@@ -69,10 +69,10 @@ def test_a_bad_entry_is_refused_naming_it_and_what_is_accepted(data, named):
 
 
 def test_the_newest_drill_of_the_objective_s_kind_decides():
-    old_fast = Measurement(datetime.date(2026, 1, 1), "failover-rehearsal", 10.0, RUN)
+    old_fast = Measurement(datetime.date(2026, 1, 1), "failover", 10.0, RUN)
     new_slow = Measurement(datetime.date(2026, 2, 1), "failover", 90.0, RUN)
     restore = Measurement(datetime.date(2026, 3, 1), "restore-test", 5.0, RUN)
-    failover = ("failover-rehearsal", "failover")
+    failover = ("failover",)
     assert recovery_status(failover, 71, [old_fast]).met
     status = recovery_status(failover, 71, [old_fast, new_slow, restore])
     assert status.latest == new_slow and not status.met  # the latest is over the RTO
@@ -89,7 +89,8 @@ def plan(**answers):
 def test_production_s_objectives_name_the_drills_that_time_them():
     az, region, bad = recovery_objectives(plan(sla=99.99))
     assert az.drills == ()  # a Multi-AZ failover is AWS's; no drill here times it
-    assert region.drills == ("failover-rehearsal", "failover") and "failover.yml" in region.measured_by
+    # a rehearsal times the readiness checks, not a recovery: only a failover times the regional RTO
+    assert region.drills == ("failover",) and "failover.yml" in region.measured_by
     assert bad.drills == ("restore-test",)
     assert recovery_objectives(plan(sla=99.5))[0].drills == ("restore-test",)  # a Single-AZ restore
     assert all(o.drills == () for o in recovery_objectives(plan(sla=99.99), "staging"))
@@ -119,18 +120,27 @@ def test_with_no_measurement_nothing_is_ticked_and_the_report_says_nothing_yet(t
 
 
 def test_a_recorded_drill_within_the_rto_is_shown_and_ticks_its_objective_only(tmp_path):
-    entries = [{**ENTRY, "drill": "failover-rehearsal", "minutes": 40}, {**ENTRY, "minutes": 200}]
+    entries = [
+        {**ENTRY, "drill": "failover", "minutes": 40},
+        {**ENTRY, "drill": "failover-rehearsal", "minutes": 3},
+        {**ENTRY, "minutes": 200},
+    ]
     checklist = render("production-readiness", tmp_path, entries)
     region = checklist_line(checklist, "Region loss")
-    assert region.startswith("- [x] ") and f"40 min on 2026-03-01 (failover-rehearsal, <{RUN}>)" in region
+    assert region.startswith("- [x] ") and f"40 min on 2026-03-01 (failover, <{RUN}>)" in region
     bad = checklist_line(checklist, "Bad write")
     assert bad.startswith("- [ ] ") and "200 min on 2026-03-01 (restore-test" in bad  # over the RTO
     assert checklist_line(checklist, "AZ loss").startswith("- [ ] ")
     report = render("reliability-report", tmp_path, entries)
     prod = report.split("### Recovery in prod")[1]
-    assert re.search(r"\| region loss \|.*\| 40 min on 2026-03-01 \(failover-rehearsal, <.*>\) \|", prod)
+    assert re.search(r"\| region loss \|.*\| 40 min on 2026-03-01 \(failover, <.*>\) \|", prod)
     staging = report.split("### Recovery in staging")[1].split("###")[0]
-    assert "(failover-rehearsal," not in staging and "nothing yet |" in staging  # the drills are production's
+    assert "(failover," not in staging and "nothing yet |" in staging  # the drills are production's
+
+
+def test_a_rehearsal_alone_never_ticks_the_regional_objective(tmp_path):
+    checklist = render("production-readiness", tmp_path, [{**ENTRY, "drill": "failover-rehearsal", "minutes": 3}])
+    assert checklist_line(checklist, "Region loss").startswith("- [ ] ")
 
 
 def test_a_bad_file_stops_the_render_naming_what_is_accepted(tmp_path):
@@ -177,11 +187,11 @@ def test_the_workflows_print_an_entry_the_file_accepts(tmp_path, workflow, step,
 def test_copier_keeps_the_team_s_record_and_the_documents_read_it(tmp_path):
     """A real render into a repository already holding a record (as `copier update` renders over one)."""
     (tmp_path / "docs").mkdir()
-    record = "# the team's\n" + yaml.safe_dump([{**ENTRY, "drill": "failover-rehearsal", "minutes": 40}])
+    record = "# the team's\n" + yaml.safe_dump([{**ENTRY, "drill": "failover", "minutes": 40}])
     (tmp_path / MEASUREMENTS_FILE).write_text(record)
     render_fresh(tmp_path, sla=99.99, database="postgres")
     assert (tmp_path / MEASUREMENTS_FILE).read_text() == record
     checklist = (tmp_path / "docs" / "production-readiness.md").read_text()
     assert checklist_line(checklist, "Region loss").startswith("- [x] ")
     assert checklist_line(checklist, "Bad write").startswith("- [ ] ")
-    assert "| 40 min on 2026-03-01 (failover-rehearsal" in (tmp_path / "docs" / "reliability-report.md").read_text()
+    assert "| 40 min on 2026-03-01 (failover," in (tmp_path / "docs" / "reliability-report.md").read_text()
