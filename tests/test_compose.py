@@ -8,6 +8,7 @@ short of starting the containers."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import socket
@@ -244,3 +245,44 @@ def test_loki_and_alloy_come_with_the_levels_whose_plan_has_them(repo):
     assert 'url = "http://loki:3100/loki/api/v1/push"' in alloy
     # The labels the log alert rules select: service="<slug>" on the app's lines.
     assert f'replacement   = "{compose(repo)["name"]}"' in alloy and 'regex         = "app|migrate"' in alloy
+
+
+def gameday(repo: Path):
+    spec = importlib.util.spec_from_file_location(f"gameday_{repo.parent.name}", repo / "monitoring" / "gameday.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_game_day_drives_the_local_stack_its_fault_file_and_its_sink(repo, tmp_path):
+    module = gameday(repo)
+    app = compose(repo)["services"]["app"]
+    assert module.LOCAL_STACK["app"].endswith(":" + app["ports"][0].split(":")[1])
+    assert module.LOCAL_STACK["prometheus"].endswith(":9090") and module.LOCAL_STACK["sink"].endswith(":9095")
+    port = free_port()
+    drill = module.LocalStackDrill(tmp_path, {**module.LOCAL_STACK, "sink": f"http://127.0.0.1:{port}"})
+    assert drill.fault_file == app["environment"]["FAULT_FILE"] and drill.fault_file.startswith(app["tmpfs"][0])
+    command = drill.fault_command(1)
+    assert command[:6] == ["docker", "compose", "exec", "-T", "app", "python"]
+    # The snippet it runs in the container writes the ratio the app reads (service/server.py).
+    drill.fault_file = str(tmp_path / "fault")
+    subprocess.run([sys.executable, *drill.fault_command(1)[-2:]], check=True)
+    assert (tmp_path / "fault").read_text() == "1"
+    sink = subprocess.Popen(
+        [sys.executable, str(repo / "monitoring" / "local" / "alert_sink.py")],
+        env={"PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        module.wait_until(lambda: drill.delivered() is None, 10, "sink up")
+        page = {"status": "firing", "labels": {"alertname": module.PAGE, "severity": "critical"}}
+        for notification in (
+            {"receiver": "x-info", "alerts": [{**page, "labels": {"alertname": "Other"}}]},
+            {"receiver": "x-ticket", "alerts": [page]},
+        ):
+            request = urllib.request.Request(drill.sink_url, data=json.dumps(notification).encode(), method="POST")
+            urllib.request.urlopen(request, timeout=2).close()
+        assert drill.delivered() == "x-ticket"
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
