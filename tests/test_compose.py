@@ -243,6 +243,7 @@ def test_loki_and_alloy_come_with_the_levels_whose_plan_has_them(repo):
     assert datasources["Loki"]["type"] == "loki" and datasources["Loki"]["url"] == "http://loki:3100"
     alloy = (repo / "monitoring" / "local" / "logs.alloy").read_text()
     assert 'url = "http://loki:3100/loki/api/v1/push"' in alloy
+    assert f'values = ["com.docker.compose.project={compose(repo)["name"]}"]' in alloy  # this project's only
     # The labels the log alert rules select: service="<slug>" on the app's lines.
     assert f'replacement   = "{compose(repo)["name"]}"' in alloy and 'regex         = "app|migrate"' in alloy
 
