@@ -295,6 +295,7 @@ class GroundworkExtension(Extension):
             loki_rules=_of_plan("prometheus_rules", "loki_rule_file"),
             promtool_tests=_of_plan("promtool_tests", "test_files"),
             alertmanager_config=_of_plan("alertmanager", "alertmanager_config"),
+            local_alertmanager_config=_of_plan("alertmanager", "local_alertmanager_config"),
             oncall_routing=_of_plan("alertmanager", "oncall_routing"),
             grafana_dashboards=_of_plan("dashboards", "dashboards"),
             project_name_error=answers.project_name_error,

@@ -16,10 +16,14 @@ EKS_BASIC = COMMON | {
     "alertmanager/alertmanager.yml",
     "values/kube-prometheus-stack.yaml",
     "local/prometheus.yml",  # compose.yaml's Prometheus
+    "local/alertmanager.yml",  # compose.yaml's Alertmanager and the sink it notifies
+    "local/alert_sink.py",
 }
 EKS_STANDARD = EKS_BASIC | {
     "local/grafana/dashboards.yaml",  # compose.yaml's Grafana, at the levels that have dashboards
     "local/grafana/datasources.yaml",
+    "local/loki.yaml",  # compose.yaml's Loki and Alloy, at the levels that have Loki
+    "local/logs.alloy",
     "dashboards/slo.json",
     "dashboards/red.json",
     "values/grafana.yaml",

@@ -240,6 +240,23 @@ def alertmanager_config(plan: ServicePlan) -> dict[str, Any]:
     return config
 
 
+# The local stack (compose.yaml): its Alertmanager posts every notification to this sink service.
+LOCAL_SINK_URL = "http://alert-sink:9095/"
+
+
+def local_alertmanager_config(plan: ServicePlan, sink_url: str = LOCAL_SINK_URL) -> dict[str, Any]:
+    """The repo's route tree and inhibitions, for the local stack: each receiver keeps its name (the
+    sink sees which one a notification took) and posts to `sink_url`; `null` stays silent. No
+    credentials and no SMTP settings: nothing leaves the machine."""
+    config = alertmanager_config(plan)
+    hook = {"url": sink_url, "send_resolved": True}
+    receivers = [
+        {"name": r["name"]} if r["name"] == "null" else {"name": r["name"], "webhook_configs": [hook]}
+        for r in config["receivers"]
+    ]
+    return {"route": config["route"], "inhibit_rules": config["inhibit_rules"], "receivers": receivers}
+
+
 def heartbeat_ping_seconds() -> int:
     """The longest gap between two heartbeat pings while Watchdog fires."""
     return 2 * duration_seconds(HEARTBEAT_REPEAT)
