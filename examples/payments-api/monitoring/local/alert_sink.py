@@ -1,0 +1,1 @@
+../../../../template/monitoring/{% if platform == 'aws-eks' %}local{% endif %}/alert_sink.py
