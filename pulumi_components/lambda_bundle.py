@@ -69,6 +69,33 @@ def distribution_files(names: Iterable[str]) -> dict[str, Path]:
     return files
 
 
+def bundled_packages(has_database: bool) -> list[str]:
+    """What the handler imports that the Lambda runtime lacks (it ships botocore): the OpenFeature
+    SDK, and with a database the PostgreSQL driver its migrations use."""
+    return ["openfeature-sdk", *(["pg8000"] if has_database else [])]
+
+
+def bundle_files(app_dir: Path, packages: Iterable[str]) -> dict[str, Path]:
+    """Archive path -> file, for exactly what `function_code` deploys with these packages."""
+    files = {
+        path.relative_to(app_dir).as_posix(): path
+        for path in sorted((app_dir / "service").rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    return files | distribution_files(packages)
+
+
+def write_zip(app_dir: Path, packages: Iterable[str], destination: Path) -> list[str]:
+    """The function's archive as a zip file, for CI to keep beside the image scan; the names written."""
+    import zipfile
+
+    files = bundle_files(app_dir, packages)
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            archive.write(files[name], name)
+    return sorted(files)
+
+
 def function_code(app_dir: Path, packages: Iterable[str] = ()) -> pulumi.Archive:
     """`app_dir` as it is, or its `service` package with `packages` and their requirements beside it."""
     packages = list(packages)
@@ -78,3 +105,10 @@ def function_code(app_dir: Path, packages: Iterable[str] = ()) -> pulumi.Archive
     for relative, path in sorted(distribution_files(packages).items()):
         assets[relative] = pulumi.FileAsset(str(path))
     return pulumi.AssetArchive(assets)
+
+
+if __name__ == "__main__":  # python -m components.lambda_bundle <app dir> <zip> [--database]
+    import sys
+
+    names = write_zip(Path(sys.argv[1]), bundled_packages("--database" in sys.argv[3:]), Path(sys.argv[2]))
+    print(f"{sys.argv[2]}: {len(names)} files")

@@ -396,11 +396,14 @@ def for_installed_amtool(repo: Path, command: str) -> str:
 
 def test_ci_function_package_step_builds_a_zip(repos, tmp_path):
     repo = repos["aws-lambda-canary-none"]
-    (command,) = [s["run"] for _, job, s in steps(repo) if job == "package" and "zip" in s.get("run", "")]
-    env = {**os.environ, "RUNNER_TEMP": str(tmp_path)}
-    subprocess.run(["bash", "-ec", command], cwd=repo, env=env, check=True, capture_output=True)
+    (step,) = [s for _, job, s in steps(repo) if job == "package" and "zip" in s.get("run", "")]
+    # The step runs after setup_python put the lock's .venv on PATH: this suite's interpreter has it.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, **step.get("env", {}), "RUNNER_TEMP": str(tmp_path), "PATH": path}
+    subprocess.run(["bash", "-ec", step["run"]], cwd=repo, env=env, check=True, capture_output=True)
     names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
     assert "service/lambda_handler.py" in names and not any("__pycache__" in n for n in names)
+    assert any(n.startswith("openfeature/") for n in names)  # what the runtime lacks, as Pulumi bundles it
 
 
 def reference_rows(name: str) -> dict[str, list[str]]:

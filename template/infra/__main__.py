@@ -48,7 +48,7 @@ from components.feature_flags import (
     reader_environment,
 )
 from components.identity import image_repository_name
-from components.lambda_bundle import function_code
+from components.lambda_bundle import bundled_packages, function_code
 from components.postgres_database import AdoptedDatabase, AdoptedDatabaseArgs, ReplicaLagAlarm
 from components.reliability import from_config
 from components.reliability.budget import budget_from_config
@@ -262,7 +262,7 @@ elif platform == "aws-lambda":
             # packages its handler imports that the Lambda runtime lacks (it ships botocore): the
             # OpenFeature SDK and, with a database, the PostgreSQL driver its migrations use, from the
             # lock this program runs with.
-            code=function_code(REPO / "app", ["openfeature-sdk", *(["pg8000"] if plan.database else [])]),
+            code=function_code(REPO / "app", bundled_packages(plan.database is not None)),
             handler="service.lambda_handler.handle",
             log_retention_days=plan.log_retention_days,
             environment=environment,
