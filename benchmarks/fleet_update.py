@@ -50,11 +50,15 @@ def varied_answers(count: int) -> list[dict[str, object]]:
     ]
 
 
+# The one template every runbook renders from (one file per alert of the catalogue).
+RUNBOOK_TEMPLATE = "{% yield alert from alert_catalogue() %}{{ alert.name }}{% endyield %}.md.jinja"
+
+
 def release_v2(repo: Path) -> None:
     docs = repo / "template" / "docs"
     edit(docs / "slo.md.jinja", "## Review cadence", "## Review cadence\n\n- Yearly: the SLA itself.")
     edit(
-        repo / "template" / "_macros" / "runbook.jinja",
+        repo / "template" / "docs" / "runbooks" / RUNBOOK_TEMPLATE,
         "Stabilise first, find the cause after.",
         "Stabilise first, find the cause after. Tell the incident channel what you are trying.",
     )

@@ -41,3 +41,15 @@ def test_a_readme_command_starts_from_the_checkout(command):
     result = subprocess.run([sys.executable, *command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "usage" in result.stdout.lower()
+
+
+def test_the_fleet_benchmark_edits_files_the_template_has(tmp_path):
+    """The benchmark's v2.0.0 release edits template files by path and text: both must still exist."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("fleet_update", ROOT / "benchmarks" / "fleet_update.py")
+    fleet_update = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fleet_update)
+    shutil.copytree(ROOT / "template", tmp_path / "template", symlinks=True)
+    fleet_update.release_v2(tmp_path)  # raises when a file or the text it replaces is gone
