@@ -11,6 +11,7 @@ from pulumi_components.kubernetes_service import (
     KubernetesServiceArgs,
     PublicIngress,
 )
+from pulumi_components.lambda_deployment import LambdaDeploymentArgs
 from pulumi_components.reliability import Answers, plan_service
 from pulumi_components.testing import CapturedResource, ProgramRun, run_with_mocks
 
@@ -97,3 +98,20 @@ def manifests(run: ProgramRun) -> list[dict[str, Any]]:
 
 def objects_of_kind(run: ProgramRun, kind: str) -> list[dict[str, Any]]:
     return [m for m in manifests(run) if m["kind"] == kind]
+
+
+def lambda_release_args(strategy: str, sla: float = 99.9, **overrides: Any) -> LambdaDeploymentArgs:
+    """The LambdaDeployment args a prod stack of `example` gets for this strategy and SLA."""
+    plan = service_plan("prod", platform="aws-lambda", deployment_strategy=strategy, sla=sla)
+    values = dict(
+        name="example-prod",
+        function_name="example-prod",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:example-prod",
+        alias_name="live",
+        rollout=plan.rollout,
+        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:example-prod-dlq",
+        log_retention_days=plan.log_retention_days,
+        tags=plan.tags,
+    )
+    return LambdaDeploymentArgs(**{**values, **overrides})

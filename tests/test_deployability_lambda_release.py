@@ -10,9 +10,9 @@ import copy
 import dataclasses
 from functools import cache
 
-from service_fixtures import service_plan
+from service_fixtures import lambda_release_args
 
-from pulumi_components import LambdaDeployment, LambdaDeploymentArgs
+from pulumi_components import LambdaDeployment
 from pulumi_components.deployability import StackView, check_stack
 from pulumi_components.testing import CapturedResource, run_with_mocks
 
@@ -24,18 +24,7 @@ FUNCTION = CapturedResource("aws:lambda/function:Function", "example-prod-functi
 
 @cache
 def deployment() -> tuple:
-    plan = service_plan("prod", platform="aws-lambda", deployment_strategy="canary", sla=99.99)
-    args = LambdaDeploymentArgs(
-        name="example-prod",
-        function_name="example-prod",
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:example-prod",
-        alias_name="live",
-        rollout=plan.rollout,
-        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:example-prod-dlq",
-        log_retention_days=plan.log_retention_days,
-        tags=plan.tags,
-    )
+    args = lambda_release_args("canary", 99.99)
     return tuple(run_with_mocks(lambda: LambdaDeployment("example-prod", args)).resources) + (FUNCTION,)
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 from lambda_gate import AliasAlarm, Behaviour, VersionAlarm, simulate, traffic_steps
-from service_fixtures import service_plan
+from service_fixtures import lambda_release_args, service_plan
 
-from pulumi_components.lambda_deployment import LambdaDeployment, LambdaDeploymentArgs
+from pulumi_components.lambda_deployment import LambdaDeployment
 from pulumi_components.reliability.plan import LAMBDA_ALARM_PERIOD_SECONDS
 from pulumi_components.testing import run_with_mocks
 
@@ -22,17 +22,7 @@ OFFSETS = range(0, 60, 7)  # where in a CloudWatch period the deployment starts
 def release(strategy: str, sla: float):
     """The plan, traffic steps and error-ratio alarm a prod stack gets."""
     plan = service_plan("prod", platform="aws-lambda", deployment_strategy=strategy, sla=sla)
-    args = LambdaDeploymentArgs(
-        name="example-prod",
-        function_name="example-prod",
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:example-prod",
-        alias_name="live",
-        rollout=plan.rollout,
-        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:example-prod-dlq",
-        log_retention_days=plan.log_retention_days,
-        tags=plan.tags,
-    )
+    args = lambda_release_args(strategy, sla)
     result = run_with_mocks(lambda: LambdaDeployment("example-prod", args))
     configs = result.of_type(CONFIG)
     (errors,) = [a.inputs for a in result.of_type(ALARM) if a.inputs["name"].endswith("-deploy-error-ratio")]

@@ -7,7 +7,7 @@ import ast
 import json
 
 import pytest
-from service_fixtures import service_plan
+from service_fixtures import lambda_release_args
 
 from pulumi_components import ComponentArgsError
 from pulumi_components.lambda_deployment import (
@@ -31,19 +31,7 @@ FUNCTION = "aws:lambda/function:Function"
 
 
 def deployment_args(strategy: str, sla: float = 99.9, **overrides) -> LambdaDeploymentArgs:
-    plan = service_plan("prod", platform="aws-lambda", deployment_strategy=strategy, sla=sla)
-    values = dict(
-        name="example-prod",
-        function_name="example-prod",
-        function_arn=FUNCTION_ARN,
-        alias_name="live",
-        rollout=plan.rollout,
-        kms_key_arn=KEY_ARN,
-        dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:example-prod-dlq",
-        log_retention_days=plan.log_retention_days,
-        tags=plan.tags,
-    )
-    return LambdaDeploymentArgs(**{**values, **overrides})
+    return lambda_release_args(strategy, sla, **overrides)
 
 
 def run(args: LambdaDeploymentArgs):
