@@ -37,11 +37,6 @@ class ServiceFacts:
     # has a private API that production's runners cannot reach, so an admin creates it.
     standby_created_by_workflow: bool
 
-    @property
-    def runtime(self) -> str:
-        """Where requests are served, in a few words (`pods on EKS`, `a Lambda function`)."""
-        return "pods on EKS" if self.runs_on_kubernetes else "a Lambda function"
-
 
 def service_facts(plan: ServicePlan) -> ServiceFacts:
     answers = plan.answers
