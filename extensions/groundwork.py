@@ -63,6 +63,7 @@ platform_alerts = importlib.import_module(f"{model.__name__}.platform_alerts")  
 hosting_cost = importlib.import_module(f"{model.__name__}.hosting_cost")
 # What the answers mean for the repository (service_facts) and the README's rows (readme_facts).
 importlib.import_module(f"{model.__name__}.facts")
+importlib.import_module(f"{model.__name__}.delivery")
 readme = importlib.import_module(f"{model.__name__}.readme")
 
 
@@ -297,6 +298,7 @@ class GroundworkExtension(Extension):
             incident_policy=incident_policy,
             service_facts=_of_plan("facts", "service_facts"),  # what platform and cluster mean here
             readme_facts=readme_facts,
+            release_timings=_of_plan("delivery", "release_timings"),  # docs/delivery.md's timing table
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md
             # (one template looping over the catalogue) printing runbook_facts(alert).
             alert_catalogue=_of_plan("alerts", "alert_catalogue"),

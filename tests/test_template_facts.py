@@ -1,5 +1,5 @@
-"""What the platform answers mean (facts.py) and the README's rows (readme.py), tested on the model;
-the README template only writes the rows out."""
+"""What the platform answers mean (facts.py), the README's rows (readme.py) and delivery.md's timing
+table (delivery.py), tested on the model; the templates only write the rows out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 
 from pulumi_components.reliability import Answers, plan_service
+from pulumi_components.reliability.delivery import release_timings
 from pulumi_components.reliability.facts import service_facts
 from pulumi_components.reliability.readme import readme_facts
 
@@ -125,6 +126,30 @@ def test_documents_carry_the_feasibility_and_the_load_test_only_with_staging():
     assert "regional failover" in documents["[docs/disaster-recovery.md](docs/disaster-recovery.md)"]
     assert "`loadtest/`" in documents
     assert "`loadtest/`" not in dict(readme_facts(plan(environments=("dev", "prod"))).documents)
+
+
+def test_release_timings_per_environment():
+    canary = plan(deployment_strategy="canary")
+    rows = release_timings(canary)
+    assert [row[0] for row in rows] == ["dev", "staging", "prod"]
+    prod = canary.prod.rollout
+    assert rows[-1] == (
+        "prod",
+        f"{prod.full_rollout_seconds} s",
+        f"{prod.rollback_decision_seconds_at(1.0)} s for a release failing every request",
+    )
+    rolling = release_timings(plan(deployment_strategy="rolling"))[-1]
+    assert rolling[1:] == (
+        "paced by readiness (no timed steps)",
+        "no automatic gate: SLO alerts, then the rollback workflow",
+    )
+    serverless = plan(platform="aws-lambda", deployment_strategy="canary")
+    assert release_timings(serverless)[-1][2] == (
+        f"at most {serverless.prod.rollout.lambda_rollback_decision_seconds} s while the shift runs "
+        "(alarm period x (datapoints + 1))"
+    )
+    blue_green = release_timings(plan(platform="aws-lambda", deployment_strategy="blue-green"))[-1]
+    assert blue_green[1] == "immediate after the pre-traffic check" and "never gets traffic" in blue_green[2]
 
 
 def test_the_readme_template_only_formats():
