@@ -23,7 +23,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from ._base import child, require, type_token
 from .identity import restore_test_role_name, role_arn
@@ -56,6 +55,8 @@ class RestoreTestAccess(pulumi.ComponentResource):
     """The access entry (`entry`), the Role (`role`) and its RoleBinding (`binding`)."""
 
     def __init__(self, name: str, args: RestoreTestAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        import pulumi_kubernetes as k8s  # here: the deployability rules read RULES in Lambda repos too
+
         args.validate()
         super().__init__(type_token("RestoreTestAccess"), name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)

@@ -323,6 +323,7 @@ elif shared:
         pulumi.export("migration_job", hosted.workload.migration.job_name)
         restore_test_access(hosted.platform.field("cluster_name"), hosted.kube, hosted.workload.namespace)
     pulumi.export("platform_stack", hosted.stack)
+    pulumi.export("cluster_name", hosted.platform.field("cluster_name"))  # the workflows' kubeconfig
     pulumi.export("runner_label", hosted.platform.field("runner_label"))
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
