@@ -351,8 +351,7 @@ def run(
             password = fresh_password()
             verdict = test.set_password(password, timeout_seconds=1800, **timing)
             if verdict.ok:
-                verdict, schema = migrator.migrate(test.copy(password))
-                schema = schema if verdict.ok else ""
+                verdict, schema = migrate(migrator, test.copy(password))
         minutes = (clock() - started) / 60
         if verdict.ok and rto_minutes is not None and minutes > rto_minutes:
             verdict = Verdict.failed(f"restore took {minutes:.0f} min, over the {rto_minutes:.0f} min RTO")
@@ -368,6 +367,15 @@ def run(
         finally:
             test.delete()
             print(f"deleted {test.name}")
+
+
+def migrate(migrator: Migrator, copy: Copy) -> tuple[Verdict, str]:
+    """The migrator's verdict on the copy and the schema version it reached ("" unless it passed)."""
+    unknown = [name for name in ("host", "user", "database") if not getattr(copy, name)]
+    if unknown:
+        return Verdict.failed(f"the restored copy reports no {', '.join(unknown)}: nothing to migrate"), ""
+    verdict, schema = migrator.migrate(copy)
+    return verdict, schema if verdict.ok else ""
 
 
 def report(snapshot: str, verdict: Verdict, schema: str, *, migrated: bool) -> None:

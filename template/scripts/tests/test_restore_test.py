@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from fake_cli import FakeCli, FakeClock
 from restore_test import (
+    Copy,
     KubeMigrator,
     LambdaMigrator,
     credentials_verdict,
@@ -11,6 +12,7 @@ from restore_test import (
     job_name,
     latest_snapshot,
     main,
+    migrate,
     run,
     schema_version,
     throwaway_name,
@@ -310,3 +312,12 @@ def test_the_command_line_asks_for_what_each_migration_needs(capsys):
     with pytest.raises(SystemExit):
         main([*base, "--migrate", "lambda"], FakeCli({}))
     assert "--migrate lambda needs --function" in capsys.readouterr().err
+
+
+def test_a_copy_without_an_endpoint_is_not_handed_to_the_migration():
+    class Never:
+        def migrate(self, copy):
+            raise AssertionError("migrated a copy with no address")
+
+    verdict, schema = migrate(Never(), Copy(host="", port=5432, user="app_admin", password="p", database="svc"))
+    assert not verdict.ok and "reports no host" in verdict.message and schema == ""
