@@ -194,3 +194,22 @@ def test_a_role_that_cannot_reach_the_migration_is_reported(rendered, kube_prod)
 
 def test_a_production_that_migrates_nothing_asks_nothing(rendered, kube_prod):
     assert findings(view(rendered, kube_prod, prod=StackView("svc", "prod", ()))) == []
+
+
+# ---- the component ---------------------------------------------------------------------------------
+def test_the_access_is_one_group_bound_in_the_namespace_and_no_access_policy(kube_prod):
+    (entry,) = kube_prod.of_type(ACCESS_ENTRY)
+    assert entry.inputs["principalArn"].endswith(":role/svc-restore-test")
+    assert entry.inputs["kubernetesGroups"] == ["svc-restore-test"] and entry.inputs["type"] == "STANDARD"
+    assert not kube_prod.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    (role,) = kube_prod.of_type(RBAC_ROLE)
+    verbs = {(r["resources"][0], v) for r in role.inputs["rules"] for v in r["verbs"]}
+    assert ("secrets", "get") not in verbs and ("secrets", "list") not in verbs  # it reads no Secret
+    assert not any(resource in ("deployments", "rollouts") for resource, _ in verbs)  # nor touches the workload
+    (binding,) = kube_prod.of_type(RBAC_BINDING)
+    assert binding.inputs["metadata"]["namespace"] == role.inputs["metadata"]["namespace"] == "svc"
+
+
+def test_the_access_needs_a_service():
+    with pytest.raises(ValueError, match="service: name the service"):
+        RestoreTestAccessArgs(service="", cluster_name="c").validate()
