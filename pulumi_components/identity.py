@@ -20,6 +20,11 @@ def preview_role_name(service: str, env: str) -> str:
     return f"{service}-{env}-preview"
 
 
+def restore_test_role_name(service: str) -> str:
+    """The role of the weekly restore test (prod): restores a throwaway copy and migrates it."""
+    return f"{service}-restore-test"
+
+
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
 

@@ -214,6 +214,23 @@ def test_kubectl_without_a_known_environment_is_reported(tmp_path):
     assert "names no stack or environment" in found
 
 
+@pytest.mark.parametrize(("runs_on", "reported"), [("ubuntu-latest", True), ("svc-prod", False)])
+def test_kubectl_after_reading_one_stack_s_outputs_works_on_that_stack_s_cluster(tmp_path, runs_on, reported):
+    """The restore test: no environment, prod's outputs, then kubectl against prod's cluster."""
+    workflow = f"""
+    on: schedule
+    jobs:
+      restore-test:
+        runs-on: {runs_on}
+        steps:
+          - run: pulumi stack output --json --stack prod > outputs.json
+          - run: kubectl get job svc-migrate-0123456789 --namespace svc
+    """
+    found = repo_findings(repository(tmp_path, workflow, PRIVATE))
+    assert bool(found) is reported
+    assert all("whose cluster API is private, on runs-on ['ubuntu-latest']" in f for f in found)
+
+
 def test_an_unknown_stack_is_reported(tmp_path):
     workflow = (
         DEPLOY.format(runs_on="svc-prod")

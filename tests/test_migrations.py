@@ -302,5 +302,74 @@ def test_the_lambda_migration_event_applies_and_lists_what_it_applied(database, 
     _, url = database
     monkeypatch.setattr(migrate, "lambda_database_url", lambda read_secret=None: url)
     monkeypatch.setattr(migrate, "MIGRATIONS", MIGRATIONS)  # the package's, under its template name here
-    assert migrate.lambda_migrate() == {"applied": ["0001_create_visits"]}
-    assert migrate.lambda_migrate() == {"applied": []}
+    assert migrate.lambda_migrate() == {"applied": ["0001_create_visits"], "version": "0001_create_visits"}
+    assert migrate.lambda_migrate() == {"applied": [], "version": "0001_create_visits"}
+
+
+# -- the restore test's copy (scripts/restore_test.py) ------------------------------------------
+def test_database_url_in_the_environment_wins_over_the_mounted_secret(database, tmp_path, monkeypatch, capsys):
+    """The restore test's one-off Job keeps the release pod's mounted database Secret and sets
+    DATABASE_URL in its environment to the restored copy: the migrations go to the copy."""
+    connection, url = database
+    mounted = tmp_path / "secrets" / "svc-database"
+    mounted.mkdir(parents=True)
+    (mounted / "DATABASE_URL").write_text(url.replace(pg.PASSWORD, "the-production-password"))
+    monkeypatch.setenv("SECRETS_PATH", str(tmp_path / "secrets"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    # The pods' settings reader (app/service/config.py), as the package's `from . import config` loads it.
+    config = _load("groundwork_config", APP / "service" / "config.py")
+    monkeypatch.setattr(migrate, "_setting", config.setting)
+    assert migrate.main(["--dir", str(MIGRATIONS), "up"]) == 1  # the mounted Secret alone: production's
+    assert "password authentication failed" in capsys.readouterr().err
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert migrate.main(["--dir", str(MIGRATIONS), "up"]) == 0
+    out = capsys.readouterr().out
+    assert "0001_create_visits: up" in out and out.strip().endswith("schema version 0001_create_visits")
+    assert "visits" in tables(connection)
+
+
+def test_the_lambda_event_migrates_the_copy_it_names_without_reading_the_functions_secret(
+    server, database, monkeypatch
+):
+    connection, url = database
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    monkeypatch.setenv("DB_NAME", name)
+    monkeypatch.setenv("DB_HOST", "svc-prod-db.abc.us-east-1.rds.amazonaws.com")  # production: never used
+    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1")
+    monkeypatch.setattr(migrate, "_read_secret", lambda arn: pytest.fail("read the function's own secret"))
+    monkeypatch.setattr(migrate, "MIGRATIONS", MIGRATIONS)
+    # RDS forces TLS (sslmode=require); the loopback server here serves none, so the test maps it off.
+    real_context = migrate._ssl_context
+    monkeypatch.setattr(
+        migrate, "_ssl_context", lambda mode, root: None if mode == "require" else real_context(mode, root)
+    )
+    target = {"host": server.host, "port": server.port, "user": pg.USER, "password": pg.PASSWORD}
+    assert migrate.lambda_migrate(target=target) == {"applied": ["0001_create_visits"], "version": "0001_create_visits"}
+    assert "visits" in tables(connection)
+    with pytest.raises(migrate.MigrationError, match="password authentication failed"):
+        migrate.lambda_migrate(target={**target, "password": "the-snapshots-old-password"})
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("postgresql://x", "must be a mapping of host, user and password"),
+        ({"host": "h", "user": "u", "password": "p", "sslmode": "disable"}, "must be a mapping"),
+        ({"host": "h", "user": "u"}, "check password"),
+        ({"host": "", "user": "u", "password": "p"}, "check host"),
+        ({"host": "h", "user": "u", "password": "p", "port": "5432"}, "check port"),
+        ({"host": "h", "user": "u", "password": "p", "port": 70000}, "check port"),
+    ],
+)
+def test_a_bad_copy_in_the_event_is_refused_saying_what_is_accepted(target, message, monkeypatch):
+    monkeypatch.setenv("DB_NAME", "svc")
+    with pytest.raises(migrate.MigrationError, match=message):
+        migrate.restored_copy_url(target)
+
+
+def test_the_copys_url_quotes_its_credentials_and_forces_tls(monkeypatch):
+    monkeypatch.setenv("DB_NAME", "svc")
+    target = {"host": "copy.abc.us-east-1.rds.amazonaws.com", "user": "app_admin", "password": "a b:c"}
+    assert migrate.restored_copy_url(target) == (
+        "postgresql://app_admin:a%20b%3Ac@copy.abc.us-east-1.rds.amazonaws.com:5432/svc?sslmode=require"
+    )

@@ -60,6 +60,8 @@ def test_the_shipped_file_holds_only_its_format_and_no_measurement():
         ([{**ENTRY, "run": "http://ci.example/1"}], "run 'http://ci.example/1'"),
         ([{**ENTRY, "date": "1 March"}], "date '1 March'"),
         (["restore-test 12"], "has str"),
+        ([{**ENTRY, "schema": 2}], "schema 2"),
+        ([{**ENTRY, "schema": ""}], "schema ''"),
     ],
 )
 def test_a_bad_entry_is_refused_naming_it_and_what_is_accepted(data, named):
@@ -158,14 +160,15 @@ def entry_step(workflow: str, step: str, platform: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("workflow", "step", "action", "drill"),
+    ("workflow", "step", "action", "drill", "schema"),
     [
-        ("restore-test", "The entry recording this restore's time", "", "restore-test"),
-        ("failover", "The entry recording this drill's time", "rehearse", "failover-rehearsal"),
-        ("failover", "The entry recording this drill's time", "fail-over", "failover"),
+        ("restore-test", "The entry recording this restore's time and schema version", "", "restore-test", "0001_a"),
+        ("restore-test", "The entry recording this restore's time and schema version", "", "restore-test", ""),
+        ("failover", "The entry recording this drill's time", "rehearse", "failover-rehearsal", ""),
+        ("failover", "The entry recording this drill's time", "fail-over", "failover", ""),
     ],
 )
-def test_the_workflows_print_an_entry_the_file_accepts(tmp_path, workflow, step, action, drill):
+def test_the_workflows_print_an_entry_the_file_accepts(tmp_path, workflow, step, action, drill, schema):
     script = entry_step(workflow, step, "aws-lambda")
     (tmp_path / "started").write_text("0\n")  # the epoch: many minutes ago
     env = {
@@ -176,11 +179,12 @@ def test_the_workflows_print_an_entry_the_file_accepts(tmp_path, workflow, step,
         "GITHUB_REPOSITORY": "acme/svc",
         "GITHUB_RUN_ID": "42",
         "ACTION": action,
+        "SCHEMA": schema,  # the restore step's output `schema` (empty when the copy was not migrated)
     }
     subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, check=True)
     block = (tmp_path / "summary.md").read_text().split("```yaml\n")[1].split("```")[0]
     (measurement,) = measurements_from_data(yaml.safe_load(block))
-    assert (measurement.drill, measurement.run) == (drill, RUN)
+    assert (measurement.drill, measurement.run, measurement.schema) == (drill, RUN, schema)
     assert measurement.date == datetime.datetime.now(datetime.UTC).date() and measurement.minutes > 1_000_000
 
 
@@ -195,3 +199,9 @@ def test_copier_keeps_the_team_s_record_and_the_documents_read_it(tmp_path):
     assert checklist_line(checklist, "Region loss").startswith("- [x] ")
     assert checklist_line(checklist, "Bad write").startswith("- [ ] ")
     assert "| 40 min on 2026-03-01 (failover," in (tmp_path / "docs" / "reliability-report.md").read_text()
+
+
+def test_a_restore_test_entry_may_record_the_schema_version_it_migrated_to():
+    (measured,) = measurements_from_data([{**ENTRY, "schema": "0002_add_visit_agent"}])
+    assert measured.schema == "0002_add_visit_agent"
+    assert measurements_from_data([ENTRY])[0].schema == ""

@@ -265,7 +265,8 @@ def contract(repo: Path) -> set[str]:
     exec((repo / "scripts/stack_outputs.py").read_text(), namespace)  # noqa: S102 (our own rendered file)
     platform = yaml.safe_load((repo / ".copier-answers.yml").read_text())["platform"]
     database = (repo / ".github/workflows/restore-test.yml").exists()
-    return set(namespace["REQUIRED"][platform]) | (set(namespace["DATABASE"]) if database else set())
+    on_database = set(namespace["DATABASE"]) | set(namespace["DATABASE_ON"][platform])
+    return set(namespace["REQUIRED"][platform]) | (on_database if database else set())
 
 
 def test_workflows_read_only_outputs_in_the_contract(repos):

@@ -146,6 +146,19 @@ def cluster_calls(job: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
             yield match.group(1), None
 
 
+def stacks_read(job: Mapping[str, Any]) -> set[str]:
+    """The stacks any Pulumi command of the job names (`pulumi stack output --stack prod` too): a job
+    without an environment whose kubectl follows the outputs of one stack works on that stack's cluster."""
+    named = set()
+    for step in as_list(job.get("steps")):
+        script = str(step.get("run") or "").replace("\\\n", " ") if isinstance(step, Mapping) else ""
+        for match in PULUMI.finditer(script):
+            stack = _stack_flag(_words(match.group(1)))
+            if stack:
+                named.add(stack)
+    return named
+
+
 def workflow_jobs(root: Path) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     for path in sorted((root / ".github" / "workflows").glob("*.y*ml")):
         workflow = yaml.safe_load(path.read_text()) or {}
@@ -172,7 +185,7 @@ def cluster_api_reachable(repo: RepositoryView) -> Iterator[tuple[str, str]]:
         calls = list(cluster_calls(job))
         if not calls:
             continue
-        named = {stack for _, stack in calls if stack}
+        named = {stack for _, stack in calls if stack} or stacks_read(job)
         fallback = _job_environment(job) or (next(iter(named)) if len(named) == 1 else None)
         where = f"{path} job {job_id}"
         for what, stack_name in calls:

@@ -18,9 +18,11 @@ from typing import Any
 MEASUREMENTS_FILE = "docs/recovery-measurements.yml"
 DRILLS = ("restore-test", "failover-rehearsal", "failover")
 FIELDS = ("date", "drill", "minutes", "run")
+OPTIONAL = ("schema",)  # the schema version a restore test left its copy at, as its summary prints it
 ACCEPTED = (
     f"{MEASUREMENTS_FILE} is a YAML list of entries, each with exactly: date (YYYY-MM-DD), "
-    f"drill (one of {', '.join(DRILLS)}), minutes (a number above 0), run (the run's https:// URL)"
+    f"drill (one of {', '.join(DRILLS)}), minutes (a number above 0), run (the run's https:// URL); "
+    "and optionally schema (the schema version the restore test migrated its copy to, e.g. 0001_create_visits)"
 )
 
 
@@ -34,6 +36,7 @@ class Measurement:
     drill: str
     minutes: float
     run: str
+    schema: str = ""
 
 
 def _date(value: Any) -> datetime.date:
@@ -48,7 +51,7 @@ def _date(value: Any) -> datetime.date:
 
 def measurement_from_entry(entry: Any) -> Measurement:
     """One entry, or MeasurementError naming its defect and what is accepted."""
-    if not isinstance(entry, dict) or set(entry) != set(FIELDS):
+    if not isinstance(entry, dict) or not set(FIELDS) <= set(entry) <= set(FIELDS + OPTIONAL):
         found = sorted(map(str, entry)) if isinstance(entry, dict) else type(entry).__name__
         raise MeasurementError(f"entry {entry!r} has {found}; {ACCEPTED}")
     try:
@@ -63,7 +66,10 @@ def measurement_from_entry(entry: Any) -> Measurement:
     run = entry["run"]
     if not isinstance(run, str) or not run.startswith("https://") or len(run) <= len("https://"):
         raise MeasurementError(f"run {run!r}; {ACCEPTED}")
-    return Measurement(date, entry["drill"], float(minutes), run)
+    schema = entry.get("schema", "")
+    if not isinstance(schema, str) or (("schema" in entry) and not schema.strip()):
+        raise MeasurementError(f"schema {schema!r}; {ACCEPTED}")
+    return Measurement(date, entry["drill"], float(minutes), run, schema)
 
 
 def measurements_from_data(data: Any) -> tuple[Measurement, ...]:

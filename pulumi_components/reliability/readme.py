@@ -295,8 +295,14 @@ def _variables(plan: ServicePlan, pulumi_backend: str) -> tuple[Row, ...]:
                 "`AWS_RESTORE_TEST_ROLE`",
                 "variable",
                 "restore-test",
-                f"ARN of {code(f'{slug}-restore-test')}: restores, inspects and deletes only instances tagged "
-                "`purpose=restore-test`",
+                f"ARN of {code(f'{slug}-restore-test')}: restores, re-passwords, inspects and deletes only instances "
+                "tagged `purpose=restore-test`, and has the release's migrations applied to its copy ("
+                + (
+                    f"a Job in the {code(slug)} namespace of production's cluster"
+                    if service_facts(plan).runs_on_kubernetes
+                    else "invokes the production function"
+                )
+                + ")",
             )
         )
     if not s3:

@@ -296,7 +296,7 @@ def _reviewers() -> list[dict]:
 
 def restore_test_role(oidc_provider_arn: pulumi.Input[str], backend: StateBackend | None) -> aws.iam.Role:
     """The weekly restore test's role (scheduled on main): restore, inspect and delete throwaway copies."""
-    name = f"{service}-restore-test"
+    name = identity.restore_test_role_name(service)
     role = aws.iam.Role(
         name,
         name=name,

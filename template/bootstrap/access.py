@@ -590,7 +590,12 @@ def deploy_boundary(
 
 def restore_test_policy(scope: Scope) -> str:
     """The weekly restore test: restore production's latest snapshot into a throwaway instance
-    tagged purpose=restore-test, read its log, delete it; nothing else in RDS."""
+    tagged purpose=restore-test, read its log, set a fresh master password on it (the copy keeps the
+    snapshot's, which the managed secret may have rotated away since), have the release's migrations
+    applied to it, delete it; nothing else in RDS. The migrations run inside the VPC with the
+    release's own code: on EKS a one-off Job in the service's namespace (the cluster's access entry
+    for this role, components/restore_test_access.py: find the cluster here), on Lambda the
+    function's migration event (invoke the production function, nothing else)."""
     tagged = {"StringEquals": {"aws:ResourceTag/purpose": "restore-test"}}
     statements = [
         {
@@ -609,7 +614,12 @@ def restore_test_policy(scope: Scope) -> str:
         {
             "Sid": "InspectAndDeleteTagged",
             "Effect": "Allow",
-            "Action": ["rds:DescribeDBLogFiles", "rds:DownloadDBLogFilePortion", "rds:DeleteDBInstance"],
+            "Action": [
+                "rds:DescribeDBLogFiles",
+                "rds:DownloadDBLogFilePortion",
+                "rds:ModifyDBInstance",  # the copy's fresh master password
+                "rds:DeleteDBInstance",
+            ],
             "Resource": "*",
             "Condition": tagged,
         },
@@ -628,7 +638,29 @@ def restore_test_policy(scope: Scope) -> str:
             "Resource": "*",
         },
     ]
-    return _document(statements + state_statements(scope, write=False))
+    return _document(statements + _restore_test_migration(scope) + state_statements(scope, write=False))
+
+
+def _restore_test_migration(scope: Scope) -> list[dict]:
+    """What applying the release's migrations to the copy takes, per platform."""
+    if scope.platform == "aws-eks":
+        # `aws eks update-kubeconfig`; the cluster's access entry says what it may do inside.
+        clusters = [f"arn:{scope.partition}:eks:{region}:{scope.account_id}:cluster/*" for region in scope.regions]
+        return [{"Sid": "FindCluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": clusters}]
+    function = f"{scope.service}-{scope.env}"  # ServerlessFunction's name, `<service>-<env>`
+    functions = [
+        f"arn:{scope.partition}:lambda:{region}:{scope.account_id}:function:{name}"
+        for region in scope.regions
+        for name in (function, f"{function}:*")  # unqualified and qualified (the `live` alias)
+    ]
+    return [
+        {
+            "Sid": "MigrateThroughTheFunction",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": functions,
+        }
+    ]
 
 
 def _document(statements: list[dict]) -> str:

@@ -185,6 +185,20 @@ def build_database(network: Network, clients: list) -> PostgresDatabase:
     )
 
 
+def restore_test_access(cluster_name, provider, namespace) -> None:
+    """Production's weekly restore test applies the release's migrations to its copy with a one-off
+    Job in the service's namespace (scripts/restore_test.py): its role's access entry and Role."""
+    if plan.name != "prod":
+        return
+    from components.restore_test_access import RestoreTestAccess, RestoreTestAccessArgs
+
+    RestoreTestAccess(
+        name,
+        RestoreTestAccessArgs(service=service, cluster_name=cluster_name, tags=tags),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[namespace]),
+    )
+
+
 network = None
 database = None
 cluster = None
@@ -307,7 +321,9 @@ elif shared:
     database = hosted.database
     if hosted.workload.migration:
         pulumi.export("migration_job", hosted.workload.migration.job_name)
+        restore_test_access(hosted.platform.field("cluster_name"), hosted.kube, hosted.workload.namespace)
     pulumi.export("platform_stack", hosted.stack)
+    pulumi.export("cluster_name", hosted.platform.field("cluster_name"))  # the workflows' kubeconfig
     pulumi.export("runner_label", hosted.platform.field("runner_label"))
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)
@@ -467,6 +483,7 @@ if cluster:
     route(workload.load_balancer_hostname)
     if workload.migration:
         pulumi.export("migration_job", workload.migration.job_name)
+        restore_test_access(cluster.cluster_name, kube, workload.namespace)
     monitoring.probe(endpoint.url)  # synthetic probes of the public endpoint (standard and comprehensive)
     pulumi.export("image", image)
     pulumi.export("image_repository_url", registry.repository_url)

@@ -102,16 +102,32 @@ def take_snapshot(
 
 def migrate_lambda(runner: Runner, *, function: str, version: str) -> Verdict:
     """Invoke the new version with the migration event; its answer lists what it applied."""
+    return invoke_migration(runner, function=function, qualifier=version)[0]
+
+
+def invoke_migration(
+    runner: Runner, *, function: str, qualifier: str, database: dict[str, Any] | None = None
+) -> tuple[Verdict, dict[str, Any]]:
+    """Invoke `function:qualifier` with the migration event (naming `database` instead of the
+    function's own when given: the restore test's copy); the verdict and the function's answer.
+    The event reaches the CLI through a file only this user can read, never its arguments."""
+    event = {**MIGRATE_EVENT, **({"database": database} if database is not None else {})}
     with tempfile.TemporaryDirectory() as work:
-        answer_file = Path(work) / "answer.json"
+        event_file, answer_file = Path(work) / "event.json", Path(work) / "answer.json"
+        event_file.write_text(json.dumps(event))
         meta = run_json(
             runner,
-            ["aws", "lambda", "invoke", "--function-name", function, "--qualifier", version,
-             "--cli-binary-format", "raw-in-base64-out", "--payload", json.dumps(MIGRATE_EVENT),
+            ["aws", "lambda", "invoke", "--function-name", function, "--qualifier", qualifier,
+             "--cli-binary-format", "raw-in-base64-out", "--payload", f"file://{event_file}",
              "--output", "json", str(answer_file)],
         )  # fmt: skip
         answer = answer_file.read_text() if answer_file.exists() else ""
-    return lambda_verdict(meta, answer)
+    verdict = lambda_verdict(meta, answer)
+    try:
+        body = json.loads(answer) if verdict.ok else {}
+    except ValueError:
+        body = {}
+    return verdict, body if isinstance(body, dict) else {}
 
 
 def lambda_verdict(meta: dict[str, Any], answer: str) -> Verdict:
@@ -123,7 +139,8 @@ def lambda_verdict(meta: dict[str, Any], answer: str) -> Verdict:
         reason = body.get("errorMessage", answer) if isinstance(body, dict) else answer
         return Verdict.failed(f"the migration failed: {reason}")
     applied = body["applied"]
-    return Verdict.passed(f"applied {', '.join(applied)}" if applied else "schema up to date")
+    version = f"; schema version {body['version']}" if body.get("version") else ""
+    return Verdict.passed((f"applied {', '.join(applied)}" if applied else "schema up to date") + version)
 
 
 def failed_summary(*, snapshot: str, env: str, release: str) -> None:

@@ -30,6 +30,8 @@ REQUIRED = {
     ),
 }
 DATABASE = ("db_instance_identifier", "db_subnet_group_name", "db_security_group_id")
+# With a database, per platform: the release's migration Job the restore test copies (EKS).
+DATABASE_ON = {"aws-eks": ("migration_job",), "aws-lambda": ()}
 
 
 class MissingOutput(KeyError):

@@ -25,9 +25,11 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if MIGRATE_EVENT in event and "requestContext" not in event:
         # The release's migration step (scripts/release_database.py) invokes the new version
         # directly, before traffic shifts; API Gateway's events always carry a requestContext.
+        # The weekly restore test (scripts/restore_test.py) names its restored copy in `database`.
+        # The event is never logged: it may carry the copy's password.
         from . import migrate  # with a database only: app/service/migrate.py
 
-        return migrate.lambda_migrate()
+        return migrate.lambda_migrate(target=event.get("database"))
     started = time.perf_counter()
     method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
     path = event.get("rawPath", "/")

@@ -3,6 +3,7 @@ waited for, and named in the job summary; the Lambda migration fails on a functi
 refused migration; a failed release's summary names the snapshot."""
 
 import json
+from pathlib import Path
 
 import pytest
 from fake_cli import FakeCli, FakeClock
@@ -64,17 +65,20 @@ def test_snapshot_names_are_valid_rds_identifiers():
 def test_the_lambda_migration_invokes_the_new_version_and_reads_its_answer(tmp_path, capsys):
     answers = []
 
+    events = []
+
     def cli(command):
         answers.append(list(command))
+        events.append(json.loads(Path(command[command.index("--payload") + 1].removeprefix("file://")).read_text()))
         with open(command[-1], "w") as out:
-            json.dump({"applied": ["0002_add_visit_agent"]}, out)
+            json.dump({"applied": ["0002_add_visit_agent"], "version": "0002_add_visit_agent"}, out)
         return json.dumps({"StatusCode": 200, "ExecutedVersion": "42"})
 
     assert main(["migrate-lambda", "--function", "svc-prod", "--version", "42"], cli) == 0
     (invoke,) = answers
     assert invoke[invoke.index("--qualifier") + 1] == "42"
-    assert json.loads(invoke[invoke.index("--payload") + 1]) == {"groundwork_migrate": "up"}
-    assert "applied 0002_add_visit_agent" in capsys.readouterr().out
+    assert events == [{"groundwork_migrate": "up"}]  # the function's own database: no `database` in the event
+    assert "applied 0002_add_visit_agent; schema version 0002_add_visit_agent" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
