@@ -61,6 +61,10 @@ identity = _load_identity()
 contract = importlib.import_module(f"{model.__name__}.contract")
 platform_alerts = importlib.import_module(f"{model.__name__}.platform_alerts")  # a platform's own alerts
 hosting_cost = importlib.import_module(f"{model.__name__}.hosting_cost")
+# What the answers mean for the repository (service_facts) and the README's rows (readme_facts).
+importlib.import_module(f"{model.__name__}.facts")
+importlib.import_module(f"{model.__name__}.delivery")
+readme = importlib.import_module(f"{model.__name__}.readme")
 
 
 def _answers(context: Any, **changes: Any) -> Any:
@@ -240,6 +244,13 @@ def load_test_error(context: Any, rps: Any) -> str:
 
 
 @pass_context
+def readme_facts(context: Any) -> Any:
+    """The README's rows, with the two answers the service's model does not hold."""
+    backend = context.get("pulumi_backend", "pulumi-cloud")
+    return readme.readme_facts(reliability_plan(context), context.get("platform_stack", ""), backend)
+
+
+@pass_context
 def incident_policy(context: Any) -> Any:
     """Severity levels, the escalation steps and the chosen on-call tool."""
     incident = model.incident
@@ -285,6 +296,9 @@ class GroundworkExtension(Extension):
             recovery_objectives=_of_plan("recovery", "recovery_objectives"),
             recovery_status=recovery_status,
             incident_policy=incident_policy,
+            service_facts=_of_plan("facts", "service_facts"),  # what platform and cluster mean here
+            readme_facts=readme_facts,
+            release_timings=_of_plan("delivery", "release_timings"),  # docs/delivery.md's timing table
             # Every alert the generated repo defines; each has a runbook at docs/runbooks/<name>.md
             # (one template looping over the catalogue) printing runbook_facts(alert).
             alert_catalogue=_of_plan("alerts", "alert_catalogue"),

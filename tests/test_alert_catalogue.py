@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT
 
 from pulumi_components.reliability import ALL_ALERT_NAMES, Answers, alert_catalogue, alert_names, plan_service
-from pulumi_components.reliability.promtool_tests import alert_cases
+from pulumi_components.reliability.promtool_tests import CASES, alert_cases
+from pulumi_components.reliability.vocabulary import AlertTest
 
 BASE = {"project_name": "Example", "service_slug": "svc", "team": "platform", "owner_email": "p@example.com"}
 
@@ -143,6 +144,21 @@ def test_a_prometheus_alert_without_its_steady_input_is_refused():
     assert crash.steady and len(alert_cases(plan(), crash)) == 2
     with pytest.raises(ValueError, match="PodCrashLooping: a Prometheus alert needs its steady-state input series"):
         alert_cases(plan(), replace(crash, steady=None))
+
+
+def test_every_test_shape_has_its_cases_and_a_new_alert_of_a_known_shape_needs_no_test_code():
+    assert set(CASES) == set(AlertTest)
+    alerts = {a.name: a for a in alert_catalogue(plan(monitoring_level="comprehensive"))}
+    assert {a.test for a in alerts.values() if a.burn_rows} == {AlertTest.BURN_RATE}
+    assert alerts["AvailabilityErrorBudgetLow"].test is AlertTest.BUDGET_LEFT
+    assert alerts["NoPodsServing"].test is AlertTest.NO_PODS
+    # Another alert of a known shape: its entry alone decides its cases (names, SLO, labels).
+    latency = replace(alerts["AvailabilityErrorBudgetLow"], name="LatencyErrorBudgetLow", slo="latency")
+    cases = alert_cases(plan(), latency)
+    assert [c["alert_rule_test"][0]["alertname"] for c in cases] == ["LatencyErrorBudgetLow"] * 2
+    assert all(any("_bucket{" in s["series"] for s in c["input_series"]) for c in cases)
+    canary = replace(alerts["NoPodsServing"], name="CanaryNoPodsServing")
+    assert [c["name"].split()[0] for c in alert_cases(plan(), canary)] == ["CanaryNoPodsServing"] * 2
 
 
 def test_runbook_links_follow_the_repository_answer():

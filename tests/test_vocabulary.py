@@ -14,7 +14,9 @@ from pulumi_components.reliability import plan_service
 from pulumi_components.reliability.answers import AnswerError, Answers
 from pulumi_components.reliability.vocabulary import (
     QUESTION_VOCABULARIES,
+    RENDER_VOCABULARIES,
     DeploymentStrategy,
+    Kind,
     NatStrategy,
     Platform,
     Severity,
@@ -34,7 +36,7 @@ def test_every_value_has_a_label_and_a_description(vocabulary):
         assert member == member.value and f"{member}" == member.value  # usable wherever its string is
 
 
-@pytest.mark.parametrize("question", sorted(QUESTION_VOCABULARIES))
+@pytest.mark.parametrize("question", sorted(QUESTION_VOCABULARIES | RENDER_VOCABULARIES))
 def test_the_questionnaire_offers_each_vocabulary_as_declared(question):
     spec = COPIER[question]
     assert spec["choices"] == f"{{{{ vocabulary_choices('{question}') }}}}"
@@ -43,8 +45,18 @@ def test_the_questionnaire_offers_each_vocabulary_as_declared(question):
         from jinja2 import Environment
 
         default = Environment().from_string(default).render(kind="service")
-    assert default in QUESTION_VOCABULARIES[question].values()
-    assert question in Answers.__dataclass_fields__
+    assert default in (QUESTION_VOCABULARIES | RENDER_VOCABULARIES)[question].values()
+    # A service answer is held by Answers; a render choice (kind) never reaches the service's model.
+    assert (question in Answers.__dataclass_fields__) == (question in QUESTION_VOCABULARIES)
+
+
+def test_kind_picks_the_folder_copier_renders():
+    """copier.yml's _subdirectory renders platform/ for the platform kind and template/ for a service."""
+    from jinja2 import Environment
+
+    subdirectory = Environment().from_string(COPIER["_subdirectory"])
+    assert {kind: subdirectory.render(kind=kind) for kind in Kind} == {"service": "template", "platform": "platform"}
+    assert all((ROOT / subdirectory.render(kind=kind)).is_dir() for kind in Kind)
 
 
 def test_the_choices_copier_parses_are_the_values_under_their_labels():

@@ -6,7 +6,7 @@ alert is here: its rule, severity, user impact and the checks its runbook adds
 (aws-eks), the CloudWatch alarms (aws-lambda), the Alertmanager routes, the
 runbooks and team notes (`docs/runbooks/<AlertName>.md`, one template per folder
 looping over this catalogue), the promtool tests (`promtool_tests.py`, from each
-entry's `steady` input series), the user guide's alert table (`docs/hooks.py`) and
+entry's test shape and `steady` input series), the user guide's alert table (`docs/hooks.py`) and
 the tests all read it, so adding an alert is one entry here (and its name in
 `tests/test_alert_catalogue.py`).
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from .answers import Answers
 from .plan import ServicePlan, plan_service
 from .slo import SLO_PERIOD_DAYS, BurnRateAlert, Objective, duration_seconds
-from .vocabulary import Cluster
+from .vocabulary import AlertTest, Cluster
 
 # Which monitoring levels include an alert: each level includes those below it.
 LEVELS = ("basic", "standard", "comprehensive")
@@ -100,8 +100,9 @@ class Alert:
     `impact` is what users see while it fires; `checks` are the runbook's extra first
     checks (RESOURCES, FILESYSTEM, DATABASE). `fires_when` is its condition in the user guide's
     alert table, the same whatever the answers. `steady` is the promtool input of a Prometheus
-    alert whose cases are one firing and one healthy steady state (promtool_tests.py builds the
-    burn-rate, budget-left and no-pods cases itself).
+    alert whose cases are one firing and one healthy steady state. `test` names the shape of its
+    promtool cases (`AlertTest`: steady, burn-rate, budget-left, no-pods), so an alert of a known
+    shape needs no test code of its own.
     """
 
     name: str
@@ -120,6 +121,7 @@ class Alert:
     labels: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ()
     steady: SteadyState | None = None
+    test: AlertTest = AlertTest.STEADY
     runbook_url: str = ""  # absolute; alert_catalogue() sets it from the repository
 
     @property
@@ -234,6 +236,7 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, level: str) -> list[Al
                 burn_rows=rows,
                 labels={"slo": objective.sli, "sloth_severity": SLOTH_SEVERITY[severity]},
                 checks=(DATABASE,) if severity == PAGE else (),
+                test=AlertTest.BURN_RATE,
             )
         )
     return alerts
@@ -328,6 +331,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
             for_="1h",
             slo="availability",
             labels={"slo": "availability"},
+            test=AlertTest.BUDGET_LEFT,
         ),
         Alert(
             name="ServiceAbsent",
@@ -387,6 +391,7 @@ def _eks_alerts(plan: ServicePlan) -> list[Alert]:
                 f'unless on (namespace, endpoint) kube_endpoint_address{{{_endpoints(plan)}, ready="true"}}'
             ),
             for_=NO_PODS_FOR,
+            test=AlertTest.NO_PODS,
         ),
         Alert(
             name="PodCrashLooping",

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .alerts import Alert, alert_catalogue, scrape_job
 from .plan import ServicePlan
 from .prometheus_rules import DURATION, REQUESTS, objectives, slo_labels, sloth_info_labels
-from .slo import BurnRateAlert, duration_seconds
+from .slo import BurnRateAlert, Objective, duration_seconds
+from .vocabulary import AlertTest
 
 TRAFFIC_PER_MINUTE = 100_000  # requests a minute in the synthetic series
 OUTAGE_START_MINUTES = 30  # clean history before an injected failure
@@ -120,8 +122,12 @@ def first_firing_minute(row: BurnRateAlert, error_ratio: float, for_: str) -> in
     return math.ceil(detection / 60) + _minutes(for_) + 1
 
 
+def _objective(plan: ServicePlan, alert: Alert) -> Objective:
+    return plan.availability if alert.slo == "availability" else plan.latency
+
+
 def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
-    objective = plan.availability if alert.slo == "availability" else plan.latency
+    objective = _objective(plan, alert)
     labels = slo_labels(plan, objective)
     fastest = alert.burn_rows[0]
     start = OUTAGE_START_MINUTES
@@ -169,18 +175,20 @@ def _burn_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
 
 
 def _budget_low_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
-    labels = slo_labels(plan, plan.availability)
-    budget = plan.availability.error_budget
+    """The alert's SLO (`alert.slo`) spends 80% of its period's budget, then half of it."""
+    objective = _objective(plan, alert)
+    labels = slo_labels(plan, objective)
+    budget = objective.error_budget
     fire = _minutes(alert.for_) + 2
     return [
         _case(
             f"{alert.name} fires when 80% of the budget is spent",
-            _traffic(plan, "availability", [(fire + 10, 0.8 * budget)]),
+            _traffic(plan, alert.slo, [(fire + 10, 0.8 * budget)]),
             [_check(plan, alert, fire, labels)],
         ),
         _case(
             f"{alert.name} stays silent at half the budget",
-            _traffic(plan, "availability", [(fire + 10, 0.5 * budget)]),
+            _traffic(plan, alert.slo, [(fire + 10, 0.5 * budget)]),
             [_check(plan, alert, fire, None)],
         ),
     ]
@@ -241,7 +249,7 @@ def _steady_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
     if alert.steady is None:
         raise ValueError(
             f"{alert.name}: a Prometheus alert needs its steady-state input series (Alert.steady in alerts.py), "
-            "or cases of its own in promtool_tests.alert_cases"
+            "or another test shape (Alert.test) whose cases promtool_tests.CASES builds"
         )
     fire = _minutes(alert.for_) + 6  # the for, plus the 5m rate windows filling
     return [
@@ -252,14 +260,17 @@ def _steady_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
     ]
 
 
+# The cases of each shape of alert (Alert.test): a catalogue entry of a known shape needs no code here.
+CASES: dict[AlertTest, Callable[[ServicePlan, Alert], list[dict[str, Any]]]] = {
+    AlertTest.STEADY: _steady_cases,
+    AlertTest.BURN_RATE: _burn_cases,
+    AlertTest.BUDGET_LEFT: _budget_low_cases,
+    AlertTest.NO_PODS: _no_pods_cases,
+}
+
+
 def alert_cases(plan: ServicePlan, alert: Alert) -> list[dict[str, Any]]:
-    if alert.burn_rows:
-        return _burn_cases(plan, alert)
-    if alert.name == "AvailabilityErrorBudgetLow":
-        return _budget_low_cases(plan, alert)
-    if alert.name == "NoPodsServing":
-        return _no_pods_cases(plan, alert)
-    return _steady_cases(plan, alert)
+    return CASES[alert.test](plan, alert)
 
 
 IDLE_MINUTES = 120  # time without traffic after an hour of it, in the period-ratio case

@@ -113,6 +113,44 @@ class Cluster(Vocabulary):
     )
 
 
+class Kind(Vocabulary):
+    SERVICE = (
+        "service",
+        "service: one service, on its own infrastructure or on its platform team's cluster",
+        "renders template/: the service's code, infrastructure, pipelines, monitoring and documents",
+    )
+    PLATFORM = (
+        "platform",
+        "platform: the shared EKS cluster, network, monitoring and CI runners that services deploy into",
+        "renders platform/: the cluster, network, monitoring and runners that shared services read from its stack",
+    )
+
+
+class AlertTest(Vocabulary):
+    """How the promtool tests exercise a Prometheus alert (promtool_tests.py has one case builder per value)."""
+
+    STEADY = (
+        "steady",
+        "one firing and one healthy steady state",
+        "the alert's own input series (Alert.steady), held long enough for its `for`",
+    )
+    BURN_RATE = (
+        "burn-rate",
+        "error-ratio steps against its burn-rate windows",
+        "a page fires by the minute slo.py's detection time says and not at the budget; a ticket fires above it",
+    )
+    BUDGET_LEFT = (
+        "budget-left",
+        "the SLO's period error budget spent",
+        "fires when most of its SLO's budget is spent, stays silent at half of it",
+    )
+    NO_PODS = (
+        "no-pods",
+        "the Service's ready endpoints disappearing",
+        "fires `for` after the last ready address goes, stays silent while one pod of two serves",
+    )
+
+
 # The questions whose choices copier.yml builds from a vocabulary.
 QUESTION_VOCABULARIES: dict[str, type[Vocabulary]] = {
     "platform": Platform,
@@ -122,11 +160,15 @@ QUESTION_VOCABULARIES: dict[str, type[Vocabulary]] = {
     "oncall": OncallTool,
     "cluster": Cluster,
 }
+# Questions with a vocabulary that choose what is rendered before any service answer: `kind` picks
+# template/ or platform/ (copier.yml's _subdirectory), so the service's Answers never hold it.
+RENDER_VOCABULARIES: dict[str, type[Vocabulary]] = {"kind": Kind}
 
 
 def question_choices(question: str) -> dict[str, str]:
     """Copier `choices` of `question`: each value under its label, in declaration order."""
-    return {member.label: member.value for member in QUESTION_VOCABULARIES[question]}
+    vocabulary = QUESTION_VOCABULARIES.get(question) or RENDER_VOCABULARIES[question]
+    return {member.label: member.value for member in vocabulary}
 
 
 def _yaml_as_strings() -> None:
