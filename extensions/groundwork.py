@@ -86,10 +86,12 @@ def cost_estimate(context: Any) -> Any:
 def hosting_fleet(context: Any) -> Any:
     """1, 10 and 50 copies of these answers' EKS service, each on its own cluster or all on one
     platform of the same region, environments, SLA and monitoring level (kind: platform)."""
-    platform = _answers(context, service_slug="platform", database="none", cluster="dedicated")
+    platform = _answers(context, kind="platform", service_slug="platform", database="none", cluster="dedicated")
     return {
         "fleet": hosting_cost.fleet_costs(
-            _answers(context, cluster="dedicated"), _answers(context, cluster="shared"), platform
+            _answers(context, kind="service", cluster="dedicated"),
+            _answers(context, kind="service", cluster="shared"),
+            platform,
         ),
         "platform": hosting_cost.platform_cost(platform),
     }

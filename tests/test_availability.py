@@ -215,3 +215,27 @@ def test_the_figure_is_the_one_of_the_failover_the_plan_builds(service):
     for option in result.alternatives[built:]:
         assert option.percent >= result.composite_percent - 1e-9
     assert result.incidents == REGIONAL_INCIDENTS
+
+
+def test_a_shared_service_keeps_its_replica_but_claims_no_failover_and_says_why():
+    shared = plan(cluster="shared", sla=99.99)
+    assert shared.prod.recovery.multi_region and shared.prod.database.replica_region  # the data outlives the region
+    assert shared.prod.recovery.failover == "none" and not shared.prod.recovery.fails_over
+    report = feasibility(shared)
+    assert report.regions == 1 and not report.reachable
+    assert "shared cluster, in one region; any failover needs a platform in us-west-2 first" in report.reason
+    dedicated = plan(sla=99.99)
+    assert dedicated.prod.recovery.fails_over and not feasibility(dedicated).one_region_because
+
+
+def test_a_platform_keeps_nothing_in_a_second_region():
+    platform = plan(kind="platform", database="none", sla=99.99)
+    assert not platform.prod.recovery.multi_region and platform.prod.recovery.failover == "none"
+    assert "a failover needs a second platform" in feasibility(platform).reason
+    assert "planned from sla" not in feasibility(platform).reason  # no tier plans one for a platform
+
+
+@pytest.mark.parametrize("answers", [{"platform": "aws-lambda"}, {"cluster": "shared"}])
+def test_a_platform_is_an_eks_cluster_of_its_own(answers):
+    with pytest.raises(ValueError, match="kind: platform is an EKS cluster of its own"):
+        plan(kind="platform", **answers)

@@ -58,3 +58,19 @@ def test_generated_repo_passes_its_own_tests(tmp_path, answers):
     for lint in (["check", "."], ["format", "--check", "."]):
         ruff = subprocess.run([sys.executable, "-m", "ruff", *lint], cwd=repo, capture_output=True, text=True)
         assert ruff.returncode == 0, ruff.stdout[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"kind": "platform", "sla": 99.99, "monitoring_level": "comprehensive"},
+        {"cluster": "shared", "platform_stack": "acme/platform/{env}", "sla": 99.99, "deployment_strategy": "canary"},
+    ],
+    ids=("platform", "shared-service"),
+)
+def test_a_platform_and_a_shared_service_pass_their_own_tests(tmp_path, answers):
+    repo = render(tmp_path / "repo", **answers)
+    result = run_generated_tests(repo)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout

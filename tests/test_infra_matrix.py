@@ -9,6 +9,7 @@ import itertools
 import pytest
 import yaml
 from conftest import render
+from platform_pair import run_pair
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
 from pulumi_components.deployability.failover import supported_failover
@@ -91,3 +92,39 @@ def test_generated_program_runs_every_stack_and_passes_the_guardrails(
         assert priced_nats == len(run.of_type("aws:ec2/natGateway:NatGateway")) == len(run.of_type("aws:ec2/eip:Eip"))
     findings = check_repository(RepositoryView(repo, views))
     assert not findings, "the repository would not deploy:\n" + "\n".join(map(str, findings))
+
+
+# A platform and a service on its shared cluster, at every SLA, the monitoring levels and strategies
+# spread over them as above: both programs run every stack together (the platform's exports are what
+# the service reads), pass the guardrails and would deploy.
+SHARED_COMBINATIONS = [
+    (sla, MONITORING_LEVELS[i % 3], DEPLOYMENT_STRATEGIES[(i + 1) % 3]) for i, sla in enumerate(SLA_CHOICES)
+]
+
+
+@pytest.mark.parametrize(("sla", "level", "strategy"), SHARED_COMBINATIONS)
+def test_a_platform_and_a_shared_service_run_every_stack_and_would_deploy(tmp_path, sla, level, strategy):
+    common = {"team": "acme", "sla": sla, "monitoring_level": level}
+    platform = render(tmp_path / "platform", kind="platform", project_name="Platform", **common)
+    service = render(
+        tmp_path / "shop",
+        project_name="Shop",
+        cluster="shared",
+        platform_stack="acme/platform/{env}",
+        deployment_strategy=strategy,
+        **common,
+    )
+    runs = run_pair(platform, service, "acme/platform/{env}", ("dev", "staging", "prod"))
+    views = {}
+    for env, pair in runs.items():
+        for project, config, run in (
+            ("platform", pair.platform_config, pair.platform_run),
+            ("shop", pair.service_config, pair.service_run),
+        ):
+            violations = check_resources(run.resources, Context.from_plan(from_config(config[f"{project}:plan"])))
+            assert not violations, f"{project} {env}:\n" + "\n".join(map(str, violations))
+            findings = check_stack(stack_view(project, env, run, config))
+            assert not findings, f"{project} {env} would not deploy:\n" + "\n".join(map(str, findings))
+        views[env] = stack_view("shop", env, pair.service_run, pair.service_config)
+    findings = check_repository(RepositoryView(service, views))
+    assert not findings, "the service repository would not deploy:\n" + "\n".join(map(str, findings))

@@ -11,13 +11,13 @@ import shutil
 import pytest
 import yaml
 from conftest import render
+from platform_pair import run_pair
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
 from pulumi_components.deployability.reachability import scale_set_names
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.reliability import from_config
 from pulumi_components.reliability.contract import PlatformContract
-from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
 
 ORG = "acme"
 STACK = ORG + "/platform/{env}"
@@ -38,16 +38,7 @@ def pair(tmp_path_factory):
         deployment_strategy="blue-green",
         oncall="slack",
     )
-    runs = {}
-    for env in ENVS:
-        platform_config = stack_config(platform / f"Pulumi.{env}.yaml")
-        platform_run = run_program(platform / "infra", project="platform", stack=env, config=platform_config)
-        exported = {name: platform_run.output(name) for name in PlatformContract.output_names()}
-        config = stack_config(service / f"Pulumi.{env}.yaml") | {"shop:image": RELEASE_IMAGE}
-        service_run = run_program(
-            service / "infra", project="shop", stack=env, config=config, stack_outputs={STACK.format(env=env): exported}
-        )
-        runs[env] = (platform_config, platform_run, exported, config, service_run)
+    runs = run_pair(platform, service, STACK, ENVS)
     return platform, service, runs
 
 

@@ -134,7 +134,7 @@ def test_documents_render_and_follow_the_model(platform, strategy, level, sla, d
     # no Chaos Mesh manifests: no stack installs Chaos Mesh (docs/chaos-experiments.md says how to, for a run)
     assert not any(p.startswith("chaos/") for p in docs)
     dr = docs["disaster-recovery.md"]
-    assert ("## Regional failover" in dr) == plan.prod.recovery.multi_region
+    assert ("## Regional failover" in dr) == plan.prod.recovery.fails_over
     assert ("## Restore the database" in dr) == (database == "postgres")
     assert f"RTO of {plan.prod.recovery.rto_minutes} min" in dr or database == "none"
     # the report's figures are the model's

@@ -14,7 +14,6 @@ from pulumi_components.reliability import plan_service
 from pulumi_components.reliability.answers import AnswerError, Answers
 from pulumi_components.reliability.vocabulary import (
     QUESTION_VOCABULARIES,
-    RENDER_VOCABULARIES,
     DeploymentStrategy,
     Kind,
     NatStrategy,
@@ -36,7 +35,7 @@ def test_every_value_has_a_label_and_a_description(vocabulary):
         assert member == member.value and f"{member}" == member.value  # usable wherever its string is
 
 
-@pytest.mark.parametrize("question", sorted(QUESTION_VOCABULARIES | RENDER_VOCABULARIES))
+@pytest.mark.parametrize("question", sorted(QUESTION_VOCABULARIES))
 def test_the_questionnaire_offers_each_vocabulary_as_declared(question):
     spec = COPIER[question]
     assert spec["choices"] == f"{{{{ vocabulary_choices('{question}') }}}}"
@@ -45,9 +44,8 @@ def test_the_questionnaire_offers_each_vocabulary_as_declared(question):
         from jinja2 import Environment
 
         default = Environment().from_string(default).render(kind="service")
-    assert default in (QUESTION_VOCABULARIES | RENDER_VOCABULARIES)[question].values()
-    # A service answer is held by Answers; a render choice (kind) never reaches the service's model.
-    assert (question in Answers.__dataclass_fields__) == (question in QUESTION_VOCABULARIES)
+    assert default in QUESTION_VOCABULARIES[question].values()
+    assert question in Answers.__dataclass_fields__  # the model holds every answer with a vocabulary
 
 
 def test_kind_picks_the_folder_copier_renders():

@@ -20,6 +20,7 @@ from .vocabulary import (
     Cluster,
     Database,
     DeploymentStrategy,
+    Kind,
     MonitoringLevel,
     OncallTool,
     Platform,
@@ -367,6 +368,7 @@ class Answers:
     domain: str = DEFAULT_DOMAIN  # the Route 53 hosted zone the hostnames live in
     load_test_rps: int = 10  # the staging load test's target rate (load_test.py)
     cluster: str = "dedicated"  # shared: the network, cluster and monitoring are the platform's
+    kind: Kind = Kind.SERVICE  # platform: the shared cluster services deploy into (platform/)
 
     def __post_init__(self) -> None:
         # Strings from Copier or stack config become their vocabulary's members.
@@ -392,6 +394,8 @@ class Answers:
         _check(domain_error(self.domain, self.service_slug, self.environments))
         if self.cluster == Cluster.SHARED and self.platform != Platform.AWS_EKS:
             raise AnswerError(f"cluster: shared is a shared EKS cluster; platform {self.platform} has no cluster")
+        if self.kind == Kind.PLATFORM and (self.platform, self.cluster) != (Platform.AWS_EKS, Cluster.DEDICATED):
+            raise AnswerError("kind: platform is an EKS cluster of its own (platform aws-eks, cluster dedicated)")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Answers:
@@ -414,6 +418,13 @@ class Answers:
             _check(load_test_rps_error(known["load_test_rps"]))
             known["load_test_rps"] = int(known["load_test_rps"])
         return cls(**known)
+
+    @property
+    def builds_standby(self) -> bool:
+        """Whether a regional failover can bring this repository's service up in the DR region. A
+        shared service cannot: it runs on the platform team's cluster, which is in one region. A
+        platform runs no service of its own to fail over."""
+        return self.kind == Kind.SERVICE and self.cluster == Cluster.DEDICATED
 
     @property
     def needs_network(self) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from .plan import EnvironmentPlan, ServicePlan
 from .slo import SLO_PERIOD_DAYS, SLO_PERIOD_MINUTES
 from .tiers import TIERS
-from .vocabulary import Platform
+from .vocabulary import Kind, Platform
 
 
 @dataclass(frozen=True)
@@ -330,6 +330,7 @@ class Feasibility:
     failover: FailoverKind = FailoverKind("none", "none", "users wait for the region to recover")
     incidents: RegionalIncidents = REGIONAL_INCIDENTS
     alternatives: tuple[Alternative, ...] = ()  # every kind of failover, with the estimate it would give
+    one_region_because: str = ""  # why this repository can build no failover at any tier
 
     sla_table_date = SLA_TABLE_DATE
     failover_dns = PUBLISHED_SLAS["route53"]
@@ -380,7 +381,8 @@ class Feasibility:
             return (
                 f"sla {_fmt(self.target_percent)} is not reachable with these answers: the request path "
                 f"({path}) composes to {self.composite_display}%, limited by {self.weakest.sla.service} "
-                f"at {_fmt(self.weakest.sla.percent)}%."
+                f"at {_fmt(self.weakest.sla.percent)}%"
+                + (f"; {self.one_region_because}." if self.one_region_because else ".")
             )
         return (
             f"sla {_fmt(self.target_percent)} is not reachable with what this repository builds: the request path "
@@ -468,9 +470,11 @@ def _stronger_failovers(plan: ServicePlan, path: tuple[PathComponent, ...], buil
         _, percent = _compose(path, kind)
         if percent < target:
             continue
-        if key == "cold-standby":
+        if key == "cold-standby" and plan.answers.builds_standby:
             from_sla = next(t.min_sla for t in TIERS if t.failover == "cold-standby")
             what = f"a cold standby in {dr} (planned from sla {_fmt(from_sla)}; {kind.minutes:g} min per incident)"
+        elif key == "cold-standby":
+            what = f"a cold standby in {dr} ({kind.minutes:g} min per incident)"
         elif key == "warm-standby":
             what = (
                 f"a warm standby in {dr} with health-checked automatic failover ({kind.minutes:g} min per incident; "
@@ -488,6 +492,18 @@ def _stronger_failovers(plan: ServicePlan, path: tuple[PathComponent, ...], buil
             )
         options.append(f"{what} would give {percent_display(percent)}%")
     return options
+
+
+def _one_region_because(plan: ServicePlan) -> str:
+    """Why no failover can be built here (Answers.builds_standby), whatever the tier; '' when one can."""
+    if plan.answers.builds_standby:
+        return ""
+    if plan.answers.kind == Kind.PLATFORM:
+        return "a platform runs in one region; a failover needs a second platform, which this template does not build"
+    return (
+        "the service runs on the platform team's shared cluster, in one region; any failover needs a platform "
+        f"in {plan.answers.failover_region} first"
+    )
 
 
 def _remedies(plan: ServicePlan, path: tuple[PathComponent, ...], kind: FailoverKind) -> tuple[str, ...]:
@@ -541,6 +557,7 @@ def feasibility(plan: ServicePlan) -> Feasibility:
         composite_percent=composite_percent,
         remedies=(),
         failover=kind,
+        one_region_because=_one_region_because(plan),
         alternatives=tuple(
             Alternative(kind, _compose(path, kind)[1], kind.key == prod.recovery.failover)
             for kind in (failover_kind(plan, key) for key in FAILOVER_ORDER)

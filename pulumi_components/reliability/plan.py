@@ -15,6 +15,7 @@ from .answers import AWS_REGION_AZS, Answers
 from .environments import ENVIRONMENT_PROFILES, TimesMin, or_tier, relaxations
 from .slo import Objective, availability_objective, latency_buckets_seconds, latency_objective
 from .tiers import Tier, tier_for
+from .vocabulary import Kind
 
 KUBERNETES_VERSION = "1.34"
 POSTGRES_ENGINE_VERSION = "17"
@@ -239,6 +240,11 @@ class RecoveryPlan:
     dr_region: str
     failover: str = "none"  # availability.FAILOVER_ORDER: how a regional failover happens
 
+    @property
+    def fails_over(self) -> bool:
+        """A regional failover exists: a standby, its DNS records and the failover workflow."""
+        return self.failover != "none"
+
 
 @dataclass(frozen=True)
 class MonitoringPlan:
@@ -438,13 +444,15 @@ def _volume_gb(days: int, gb_per_day: float) -> int:
 
 def _recovery(env: str, tier: Tier, answers: Answers) -> RecoveryPlan:
     profile = ENVIRONMENT_PROFILES[env]
-    multi_region = or_tier(profile.cross_region_replica, tier.cross_region_replica)
+    # A platform keeps nothing in a second region (its services' databases are theirs). A shared
+    # service keeps its database's replica there, but has no cluster there to fail over to.
+    multi_region = or_tier(profile.cross_region_replica, tier.cross_region_replica) and answers.kind == Kind.SERVICE
     return RecoveryPlan(
         rto_minutes=or_tier(profile.rto_minutes, tier.rto_minutes),
         rpo_minutes=or_tier(profile.rpo_minutes, tier.rpo_minutes),
         multi_region=multi_region,
         dr_region=answers.failover_region,
-        failover=tier.failover if multi_region else "none",
+        failover=tier.failover if multi_region and answers.builds_standby else "none",
     )
 
 

@@ -269,7 +269,7 @@ def _monitoring_files(plan: ServicePlan) -> tuple[Row, ...]:
 
 def _variables(plan: ServicePlan, pulumi_backend: str) -> tuple[Row, ...]:
     answers = plan.answers
-    slug, failover = answers.service_slug, plan.prod.recovery.multi_region
+    slug, failover = answers.service_slug, plan.prod.recovery.fails_over
     postgres, s3 = answers.database == Database.POSTGRES, pulumi_backend == "s3"
     rows: list[Row] = []
     for env in answers.environments:
@@ -339,7 +339,7 @@ def _documents(plan: ServicePlan) -> tuple[Row, ...]:
     report = feasibility(plan)
     reachable = "reachable" if report.reachable else "**not reachable**"
     restores = ("database and " if answers.database == Database.POSTGRES else "") + "whole-stack restore"
-    failover = ", regional failover" if prod.recovery.multi_region else ""
+    failover = ", regional failover" if prod.recovery.fails_over else ""
     node = "node/AZ" if service_facts(plan).runs_on_kubernetes else "AZ"
     rows: list[Row] = [
         (

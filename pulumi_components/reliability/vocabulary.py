@@ -159,15 +159,14 @@ QUESTION_VOCABULARIES: dict[str, type[Vocabulary]] = {
     "database": Database,
     "oncall": OncallTool,
     "cluster": Cluster,
+    # Also picks the folder Copier renders (copier.yml's _subdirectory): template/ or platform/.
+    "kind": Kind,
 }
-# Questions with a vocabulary that choose what is rendered before any service answer: `kind` picks
-# template/ or platform/ (copier.yml's _subdirectory), so the service's Answers never hold it.
-RENDER_VOCABULARIES: dict[str, type[Vocabulary]] = {"kind": Kind}
 
 
 def question_choices(question: str) -> dict[str, str]:
     """Copier `choices` of `question`: each value under its label, in declaration order."""
-    vocabulary = QUESTION_VOCABULARIES.get(question) or RENDER_VOCABULARIES[question]
+    vocabulary = QUESTION_VOCABULARIES[question]
     return {member.label: member.value for member in vocabulary}
 
 
