@@ -179,6 +179,10 @@ PLATFORM_SERVICES = {
         "budgets",
     ),
 }
+# A platform repository's stacks (platform_cluster.py): the network, the cluster, its nodes and
+# add-on roles, their keys and logs. Helm releases and Kubernetes objects go through the cluster's
+# API (the deploy role's access entry), not IAM. No registry, database, edge or alarms of its own.
+KIND_SERVICES = {"platform": ("ec2", "eks", "kms", "logs")}
 DATABASE_SERVICES = ("rds", "ec2")
 GLOBAL_SERVICES = ("route53",)  # IAM, also global, has statements of its own
 
@@ -211,6 +215,7 @@ class Scope:
     registry_arn: str | None  # the environment's ECR repository (EKS)
     state_bucket: str | None = None  # s3 backend only
     secrets_key_arn: str | None = None  # s3 backend only
+    kind: str = "service"  # or platform (KIND_SERVICES)
 
     @property
     def prefix(self) -> str:
@@ -250,10 +255,10 @@ def preview_claims() -> tuple[str, ...]:
     return (PULL_REQUEST, MAIN)
 
 
-def services(platform: str, database: bool) -> tuple[str, ...]:
+def services(platform: str, database: bool, kind: str = "service") -> tuple[str, ...]:
     if platform not in PLATFORM_SERVICES:
         raise ValueError(f"platform must be one of {', '.join(PLATFORM_SERVICES)}; got {platform!r}")
-    chosen = list(PLATFORM_SERVICES[platform])
+    chosen = list(KIND_SERVICES.get(kind, PLATFORM_SERVICES[platform]))
     if database:
         chosen += DATABASE_SERVICES
     return tuple(dict.fromkeys(chosen))
@@ -328,7 +333,9 @@ def deploy_policy(scope: Scope) -> str:
 
 
 def _actions(scope: Scope, *, regional: bool) -> list[str]:
-    chosen = [svc for svc in services(scope.platform, scope.database) if (svc not in GLOBAL_SERVICES) is regional]
+    chosen = [
+        svc for svc in services(scope.platform, scope.database, scope.kind) if (svc not in GLOBAL_SERVICES) is regional
+    ]
     return sorted({f"{svc}:{verb}" for svc in chosen for verb in SERVICE_ACTIONS[svc]})
 
 
