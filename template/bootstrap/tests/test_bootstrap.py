@@ -191,6 +191,7 @@ def test_managed_policies_fit_iam_size_limits():
         ("prod_reviewers", [], "1 to 6 reviewers"),
         ("prod_reviewers", ["alice"], "user:<login> or team:<slug>"),
         ("github_oidc_provider_arn", "arn:aws:iam::1:oidc-provider/example.com", "token.actions.githubusercontent.com"),
+        ("kind", "cluster", "one of service, platform"),
     ],
 )
 def test_bad_admin_config_is_refused_naming_the_key(key, value, message):
