@@ -18,6 +18,7 @@ from conftest import render
 from pulumi_components import identity
 from pulumi_components.deployability import RepositoryView, check_repository
 from pulumi_components.deployability.bootstrap import bootstrap_view
+from pulumi_components.deployability.pipeline_roles import iam_service
 from pulumi_components.deployability.rules_common import as_list
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
@@ -103,18 +104,6 @@ def test_the_deploy_role_may_do_what_the_service_stack_does(corner):
                 for statement in json.loads(resource.inputs["assumeRolePolicy"])["Statement"]:
                     for principal in as_list(statement["Principal"].get("Service")):
                         assert principal in access.PASSED_TO, f"{resource.name} is passed to {principal}"
-
-
-# pulumi-aws modules whose IAM service prefix differs from the module name.
-SERVICE_OF_MODULE = {"vpc": "ec2", "apigatewayv2": "apigateway"}
-
-
-def iam_service(resource_type: str) -> str:
-    """The IAM service prefix of a pulumi-aws type: `aws:cloudwatch/logGroup:LogGroup` is `logs`."""
-    module, kind = resource_type.split(":")[1].split("/")
-    if module == "cloudwatch" and kind.startswith("log"):
-        return "logs"
-    return SERVICE_OF_MODULE.get(module, module)
 
 
 def test_policies_fit_iam_size_limits_for_the_longest_names():

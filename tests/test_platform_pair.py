@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import copy
 import shutil
-import subprocess
-import sys
 
 import pytest
 import yaml
-from conftest import render, run_generated_tests
+from conftest import assert_own_suite_and_lint_pass, render
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
 from pulumi_components.deployability.reachability import scale_set_names
@@ -141,9 +139,4 @@ def test_the_platform_passes_its_own_suite_and_lint(pair):
     """The platform repository's own test command (its stacks, its bootstrap program, the deployability
     rules over its workflows) and its CI's lint job, as generated."""
     platform, _, _ = pair
-    result = run_generated_tests(platform)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
-    for lint in (["check", "."], ["format", "--check", "."]):
-        ruff = subprocess.run([sys.executable, "-m", "ruff", *lint], cwd=platform, capture_output=True, text=True)
-        assert ruff.returncode == 0, ruff.stdout[-3000:]
+    assert_own_suite_and_lint_pass(platform)

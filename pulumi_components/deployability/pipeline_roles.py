@@ -96,6 +96,17 @@ def _grants_service(statements: list[Mapping[str, Any]], service: str) -> bool:
     )
 
 
+def _deploy_roles(repo: RepositoryView) -> Iterator[tuple[str, StackView, str, list, list]]:
+    """(env, stack, deploy role name, its policies' statements, its boundary's) of each environment
+    whose deploy role the bootstrap program creates (workflow-roles-trusted reports one it does not)."""
+    bootstrap = _bootstrap(repo)
+    roles = {str(r.inputs.get("name")) for r in bootstrap.of_type(ROLE)} if bootstrap else set()
+    for env, stack in sorted(repo.stacks.items()):
+        role_name = identity.deploy_role_name(stack.service, env)
+        if bootstrap and role_name in roles:
+            yield env, stack, role_name, *_deploy_grants(bootstrap, role_name)
+
+
 def _stack_region(stack: StackView) -> str:
     return str(stack.config.get("aws:region") or "")
 
@@ -106,15 +117,7 @@ def _stack_region(stack: StackView) -> str:
     "the environment's stack creates resources in, and may create each IAM role the stack creates.",
 )
 def deploy_role_covers_the_stack(repo: RepositoryView) -> Iterator[tuple[str, str]]:
-    bootstrap = _bootstrap(repo)
-    if bootstrap is None:
-        return
-    roles = {str(r.inputs.get("name")) for r in bootstrap.of_type(ROLE)}
-    for env, stack in sorted(repo.stacks.items()):
-        role_name = identity.deploy_role_name(stack.service, env)
-        if role_name not in roles:
-            continue  # workflow-roles-trusted reports a role the workflows assume that nothing creates
-        own, boundary = _deploy_grants(bootstrap, role_name)
+    for env, stack, role_name, own, boundary in _deploy_roles(repo):
         where = f"{ROLE} {role_name}"
         services = sorted({iam_service(r.type) for r in stack.resources if r.type.startswith("aws:")} - {"iam"})
         for service in services:
