@@ -23,6 +23,7 @@ from pulumi_components import identity
 from pulumi_components.deployability import REPOSITORY_RULES, RepositoryView, check_repository
 from pulumi_components.deployability.pipelines import settings_documented
 from pulumi_components.reliability.alertmanager import without_url_files
+from pulumi_components.reliability.contract import PlatformContract
 
 BIN = Path(sys.executable).parent
 ACTIONLINT_DIR = ROOT / "tests" / "actionlint"
@@ -517,6 +518,9 @@ def test_the_platform_applies_each_environment_in_turn_from_its_runners(platform
         text = json.dumps(job)
         assert ("pulumi preview" in text or "pulumi up" in text) is (env is not None), f"{workflow}/{job_id}"
         assert "image" not in text.lower().replace("runs-on", ""), f"{workflow}/{job_id}: a platform ships no image"
+    # What the deploy reads of its stack is an output the platform exports (its contract).
+    read = set(re.findall(r"pulumi stack output --stack \S+ (\w+)", "\n".join(map(str, deploy.values()))))
+    assert read == {"cluster_name"} and read <= set(PlatformContract.output_names())
 
 
 def test_the_platforms_locks_match_its_requirements(platform_repo):
