@@ -68,7 +68,7 @@ def repos(tmp_path_factory) -> dict[str, Path]:
 
 # A platform repository (kind platform): the render tests/test_platform_pair.py makes, shared through the cache.
 PLATFORM = dict(kind="platform", project_name="Platform", team="acme", sla=99.95)
-PLATFORM_WORKFLOWS = {"ci", "preview", "deploy", "drift"}
+PLATFORM_WORKFLOWS = {"ci", "preview", "deploy", "drift", "template-update"}
 
 
 @pytest.fixture(scope="module")
@@ -454,8 +454,8 @@ def test_upload_and_download_artifact_share_one_toolkit_major():
     assert len({row[1].lstrip("^").split(".")[0] for row in toolkit.values()}) == 1
 
 
-def test_template_updates_push_with_the_apps_token_never_the_workflow_token(repos):
-    for name, repo in repos.items():
+def test_template_updates_push_with_the_apps_token_never_the_workflow_token(all_repos):
+    for name, repo in all_repos.items():
         (job,) = load(repo / ".github/workflows/template-update.yml")["jobs"].values()
         assert job["if"] == "vars.TEMPLATE_UPDATE_APP_CLIENT_ID != ''", name
         assert job["permissions"] == {"contents": "read"}, name  # the workflow token cannot push anything
@@ -480,12 +480,12 @@ def run_renovate_validator(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_renovate_json_passes_renovate_config_validator(repos):
-    configs = {(repo / "renovate.json").read_text() for repo in repos.values()}
+def test_renovate_json_passes_renovate_config_validator(all_repos):
+    configs = {(repo / "renovate.json").read_text() for repo in all_repos.values()}
     assert len(configs) == 1  # one file, whatever the answers
     config = json.loads(configs.pop())
     assert config["enabledManagers"] == ["copier"] and config["ignoreScripts"] is False
-    result = run_renovate_validator(next(iter(repos.values())) / "renovate.json")
+    result = run_renovate_validator(next(iter(all_repos.values())) / "renovate.json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Config validated successfully" in result.stdout + result.stderr
 
