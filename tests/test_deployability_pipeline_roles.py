@@ -55,8 +55,11 @@ def test_the_generated_platform_passes_both(platform):
     assert findings(root, stack, bootstrap, COVERS) == []
 
 
-def test_a_variable_naming_a_role_the_cluster_does_not_know_is_reported(platform):
+@pytest.mark.parametrize("own_cluster", [True, False], ids=["own-cluster", "entries-on-a-shared-cluster"])
+def test_a_variable_naming_a_role_the_cluster_does_not_know_is_reported(platform, own_cluster):
     root, stack, bootstrap = platform
+    if not own_cluster:  # a service on a platform's cluster: access entries of its own, no cluster
+        stack = replaced(stack, lambda r: None if r.type == "aws:eks/cluster:Cluster" else r)
 
     def rename(r):
         if (

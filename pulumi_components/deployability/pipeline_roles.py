@@ -5,8 +5,9 @@ the bootstrap creates the role and sets the Actions variable to its ARN, the sta
 that name its access entry. These rules hold the two to the same role and the role to the stack:
 
 - `workflow-roles-are-cluster-principals`: the role a workflow's variable names (the value the
-  bootstrap sets) is a principal with an access entry on that environment's cluster, else every
-  kubectl call and Kubernetes resource of the job is Unauthorized;
+  bootstrap sets) is a principal with an access entry on that environment's cluster (its own, or the
+  platform's for a service on a shared cluster, which grants its entries itself), else every kubectl
+  call and Kubernetes resource of the job is Unauthorized;
 - `deploy-role-covers-the-stack`: the deploy role, its own policies and its permissions boundary
   alike, grants every AWS service the stack creates resources in, and may create the IAM roles it
   creates (by their names), else the first `pulumi up` stops at AccessDenied. This is what makes a
@@ -68,8 +69,8 @@ def workflow_roles_are_cluster_principals(repo: RepositoryView) -> Iterator[tupl
         return  # workflow-inputs-bootstrapped reports it
     for path, kind, env, role_name in _assumed(repo, bootstrap):
         stack = repo.stacks[env]
-        if not stack.of_type(CLUSTER):
-            continue
+        if not stack.of_type(CLUSTER, ACCESS_ENTRY):
+            continue  # no cluster of its own, and none it grants access to (a Lambda service)
         principals = {arn_tail(e.inputs.get("principalArn", "")) for e in stack.of_type(ACCESS_ENTRY)}
         if f"role/{role_name}" not in principals:
             yield (
