@@ -9,9 +9,10 @@ Pure functions over names (no Pulumi), so the tests read them directly.
   `repo:<owner>/<repo>:ref:refs/heads/main` for scheduled jobs on main (drift, restore test).
 - Preview (read-only): AWS's ReadOnlyAccess plus the Pulumi state it must read and lock; a deny
   keeps object and secret reads out of it.
-- Deploy: the lifecycle actions of the AWS services the service stack is made of, in its regions;
-  IAM writes only on roles and policies named after the environment; passing roles only to the
-  services that use them; pushes only to the environment's registry (EKS). A permissions boundary caps
+- Deploy: the lifecycle actions of the AWS services the stack is made of (a service's, or a
+  platform's: KIND_SERVICES), in its regions; IAM writes only on roles and policies named after the
+  environment; passing roles only to the services that use them; pushes only to the environment's
+  registry (a service on EKS). A permissions boundary caps
   it and denies what would let it widen its own rights or touch what the bootstrap owns.
 """
 
