@@ -18,6 +18,7 @@ from pulumi_components.testing import CapturedResource, run_program, stack_confi
 
 PRINCIPALS = "workflow-roles-are-cluster-principals"
 COVERS = "deploy-role-covers-the-stack"
+EXIST = "access-entry-principals-exist"
 DEPLOY = identity.deploy_role_name("platform", "prod")
 PREVIEW = identity.preview_role_name("platform", "prod")
 
@@ -53,6 +54,7 @@ def test_the_generated_platform_passes_both(platform):
     root, stack, bootstrap = platform
     assert findings(root, stack, bootstrap, PRINCIPALS) == []
     assert findings(root, stack, bootstrap, COVERS) == []
+    assert findings(root, stack, bootstrap, EXIST) == []
 
 
 @pytest.mark.parametrize("own_cluster", [True, False], ids=["own-cluster", "entries-on-a-shared-cluster"])
@@ -119,3 +121,18 @@ def test_a_stack_role_outside_the_deploy_roles_names_is_reported(platform):
         "iam:CreateRole on it"
         for what in ("its policies", "its permissions boundary")
     ]
+
+
+def test_an_access_entry_for_a_principal_nobody_creates_is_reported_unless_an_admin(platform):
+    root, stack, bootstrap = platform
+    operator = "arn:aws:iam::123456789012:role/platform-operator"
+    entry = CapturedResource("aws:eks/accessEntry:AccessEntry", "platform-prod-operator", {"principalArn": operator})
+    widened = dataclasses.replace(stack, resources=(*stack.resources, entry))
+    assert findings(root, widened, bootstrap, EXIST) == [
+        f"aws:eks/accessEntry:AccessEntry platform-prod-operator: grants {operator}, which neither the bootstrap "
+        "program nor the prod stack creates and its cluster_admins do not name"
+    ]
+    named = dataclasses.replace(widened, config={**stack.config, "platform:cluster_admins": [operator]})
+    assert findings(root, named, bootstrap, EXIST) == []
+    no_roles = replaced(bootstrap, lambda r: None if r.type == "aws:iam/role:Role" else r)
+    assert len(findings(root, stack, no_roles, EXIST)) == 2  # the deploy and preview roles' entries

@@ -11,7 +11,10 @@ that name its access entry. These rules hold the two to the same role and the ro
 - `deploy-role-covers-the-stack`: the deploy role, its own policies and its permissions boundary
   alike, grants every AWS service the stack creates resources in, and may create the IAM roles it
   creates (by their names), else the first `pulumi up` stops at AccessDenied. This is what makes a
-  platform's roles fit a platform (network, cluster, add-on roles) and a service's fit a service.
+  platform's roles fit a platform (network, cluster, add-on roles) and a service's fit a service;
+- `access-entry-principals-exist`: every principal a stack gives an access entry exists before the
+  stack's first `pulumi up` (a role the bootstrap program or the stack creates, or an administrator
+  named in `cluster_admins`): EKS refuses an access entry for a principal that does not exist.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from .. import identity
 from . import RepositoryView, StackView, repository_rule
 from .bootstrap import ROLE, VARIABLE, _bootstrap, role_uses
-from .rules_common import as_list, policy_statements
+from .rules_common import as_list, policy_statements, subject
 from .secrets import _mock_tail, allows, arn_tail, readers
 
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
@@ -132,3 +135,29 @@ def deploy_role_covers_the_stack(repo: RepositoryView) -> Iterator[tuple[str, st
                 # IAM patterns are compared by the ARN's resource part, whatever the account.
                 if statements and not allows(statements, "iam:CreateRole", f"role/{name}", context):
                     yield where, f"the {env} stack creates the role {name}; {what} do not allow iam:CreateRole on it"
+
+
+@repository_rule(
+    "access-entry-principals-exist",
+    "Every principal a stack gives an access entry is a role the bootstrap program or the stack creates, or an "
+    "administrator its `cluster_admins` config names: EKS refuses an access entry for a principal that does "
+    "not exist.",
+)
+def access_entry_principals_exist(repo: RepositoryView) -> Iterator[tuple[str, str]]:
+    bootstrap = _bootstrap(repo)
+    if bootstrap is None:
+        return
+    made = {f"role/{r.inputs.get('name')}" for r in bootstrap.of_type(ROLE)}
+    for stack in repo.stacks.values():
+        # A role the stack creates is referred to by its ARN output (under mocks, `...:role/<logical name>`).
+        own = {f"role/{role.inputs.get('name') or role.name}" for role in stack.of_type(ROLE)}
+        own |= {_mock_tail(role) for role in stack.of_type(ROLE)}
+        admins = {arn_tail(str(a)) for a in as_list(stack.config.get(f"{stack.service}:cluster_admins"))}
+        for entry in stack.of_type(ACCESS_ENTRY):
+            principal = str(entry.inputs.get("principalArn") or "")
+            if arn_tail(principal) not in made | own | admins:
+                yield (
+                    subject(entry),
+                    f"grants {principal}, which neither the bootstrap program nor the {stack.env} stack creates "
+                    "and its cluster_admins do not name",
+                )
