@@ -1,4 +1,4 @@
-"""Each environment of the platform: what it builds, that it would deploy, and the contract it exports."""
+"""Each environment of the platform: what it builds, its guardrails, and the contract it exports."""
 
 import yaml
 from components.guardrails import Context, check_resources
