@@ -147,6 +147,16 @@ def run_generated_tests(repo: Path, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+def assert_own_suite_and_lint_pass(repo: Path) -> None:
+    """The generated repo's own test command, and its CI's lint job as it runs it, pass."""
+    result = run_generated_tests(repo)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+    for lint in (["check", "."], ["format", "--check", "."]):
+        ruff = subprocess.run([sys.executable, "-m", "ruff", *lint], cwd=repo, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout[-3000:]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests (a generated repo's own suite each) go first: xdist hands tests out in this
     order, so the workers share them at the start instead of one running the last alone at the end."""

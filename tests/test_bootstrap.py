@@ -18,6 +18,7 @@ from conftest import render
 from pulumi_components import identity
 from pulumi_components.deployability import RepositoryView, check_repository
 from pulumi_components.deployability.bootstrap import bootstrap_view
+from pulumi_components.deployability.pipeline_roles import iam_service
 from pulumi_components.deployability.rules_common import as_list
 from pulumi_components.guardrails import Context, check_resources
 from pulumi_components.testing import RELEASE_IMAGE, run_program, stack_config
@@ -38,9 +39,9 @@ def corner(request, tmp_path_factory) -> tuple[str, Path]:
     return name, _repos[name]
 
 
-def _access(repo: Path):
-    """The generated bootstrap/access.py, imported from the rendered repo."""
-    spec = importlib.util.spec_from_file_location(f"access_{id(repo)}", repo / "bootstrap" / "access.py")
+def _access(repo: Path, module: str = "access"):
+    """The generated bootstrap/access.py (or another module of bootstrap/), imported from the rendered repo."""
+    spec = importlib.util.spec_from_file_location(f"{module}_{id(repo)}", repo / "bootstrap" / f"{module}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -105,18 +106,6 @@ def test_the_deploy_role_may_do_what_the_service_stack_does(corner):
                         assert principal in access.PASSED_TO, f"{resource.name} is passed to {principal}"
 
 
-# pulumi-aws modules whose IAM service prefix differs from the module name.
-SERVICE_OF_MODULE = {"vpc": "ec2", "apigatewayv2": "apigateway"}
-
-
-def iam_service(resource_type: str) -> str:
-    """The IAM service prefix of a pulumi-aws type: `aws:cloudwatch/logGroup:LogGroup` is `logs`."""
-    module, kind = resource_type.split(":")[1].split("/")
-    if module == "cloudwatch" and kind.startswith("log"):
-        return "logs"
-    return SERVICE_OF_MODULE.get(module, module)
-
-
 def test_policies_fit_iam_size_limits_for_the_longest_names():
     access = _access(Path(__file__).resolve().parents[1] / "template")
     service = "s" * 40  # the longest service slug the questionnaire accepts
@@ -141,3 +130,32 @@ def test_policies_fit_iam_size_limits_for_the_longest_names():
     assert compact(boundary) < 6144  # a managed policy's limit
     assert compact(access.deploy_policy(scope)) < 10240  # a role's inline policies
     assert compact(access.preview_policy(scope)) + compact(access.restore_test_policy(scope)) < 10240
+
+
+def test_a_platforms_bootstrap_makes_the_roles_its_cluster_names_and_no_service_parts(tmp_path):
+    """kind platform: the same program, with the platform's names, permissions fit for a cluster, the
+    runners' secret, and neither registry nor restore-test role; a platform with a database is refused."""
+    # The platform of tests/test_platform_pair.py: one render for both.
+    root = render(tmp_path / "platform", kind="platform", project_name="Platform", team="acme", sla=99.95)
+    view = bootstrap_view(root)
+    roles = {r.inputs["name"] for r in view.of_type("aws:iam/role:Role")}
+    envs = ("dev", "staging", "prod")
+    # The names the platform's access entries give them (workflow-roles-are-cluster-principals holds the pair).
+    kinds = (identity.deploy_role_name, identity.preview_role_name)
+    assert roles == {name("platform", env) for env in envs for name in kinds}
+    assert not view.of_type("aws:ecr/repository:Repository")
+    secrets = {s.inputs["name"] for s in view.of_type("aws:secretsmanager/secret:Secret")}
+    assert secrets == {identity.runner_credentials_secret_name("platform", env) for env in envs}
+    (policy,) = [p for p in view.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "platform-prod-deploy-deploy"]
+    services = {a.split(":")[0] for s in json.loads(policy.inputs["policy"])["Statement"] for a in as_list(s["Action"])}
+    assert services == {"ec2", "eks", "kms", "logs", "iam", "secretsmanager", "sts"}
+    access = _access(root)
+    module = _access(root, "settings")
+    values = {"kind": "platform", "service": "platform", "platform": "aws-eks", "environments": ["prod"]}
+    values |= {"pulumi_backend": "pulumi-cloud", "repository": "acme/platform", "prod_reviewers": ["user:a"]}
+    module.from_config(values, "us-east-1").validate("platform-bootstrap")
+    with pytest.raises(
+        module.SettingsError, match="platform-bootstrap:kind platform runs on aws-eks without a database"
+    ):
+        module.from_config(values | {"database": "postgres"}, "us-east-1").validate("platform-bootstrap")
+    assert access.services("aws-eks", False, "platform") == access.KIND_SERVICES["platform"]

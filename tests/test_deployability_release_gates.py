@@ -90,3 +90,16 @@ def _replace_in_runs(job, old, new):
 def test_a_gate_that_blocks_nothing_is_reported(repo, tmp_path, change, message):
     reported = findings(mutated(repo, tmp_path, change))
     assert len(reported) == 1 and message in reported[0], reported
+
+
+def test_a_platform_has_no_endpoint_to_gate_but_a_service_saying_so_is_still_gated(repo, tmp_path):
+    ungated = mutated(repo, tmp_path, lambda jobs: jobs["deploy-prod"].update(needs=["deploy-staging"]))
+    stacks = ("dev", "staging", "prod")
+
+    def kinds(kind: str) -> RepositoryView:
+        config = {"svc:kind": kind}
+        return RepositoryView(ungated, {env: StackView("svc", env, (), {}, config) for env in stacks})
+
+    assert check_repository(kinds("platform"), only=[RULE]) == []
+    (finding,) = check_repository(kinds("service"), only=[RULE])
+    assert "deploys prod without waiting for a staging load test" in finding.message

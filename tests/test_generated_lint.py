@@ -14,7 +14,7 @@ from conftest import render
 LINT = Path(__file__).parent / "lint"
 BIN = Path(sys.executable).parent
 # Between them: both platforms, every monitoring level, a database and none, the multi-region SLA,
-# every rollout strategy and the paging and non-paging on-call tools.
+# every rollout strategy and the paging and non-paging on-call tools; and a platform.
 COMBINATIONS = [
     dict(platform="aws-eks", monitoring_level="comprehensive", database="postgres", sla=99.99,
          deployment_strategy="canary", oncall="pagerduty"),
@@ -22,6 +22,8 @@ COMBINATIONS = [
          deployment_strategy="blue-green", oncall="slack"),
     dict(platform="aws-lambda", monitoring_level="standard", database="postgres", sla=99.9,
          deployment_strategy="rolling", oncall="email"),
+    # A platform repository: the render tests/test_platform_pair.py makes, shared through the cache.
+    dict(kind="platform", project_name="Platform", team="acme", sla=99.95),
 ]  # fmt: skip
 
 

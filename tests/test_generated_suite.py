@@ -10,11 +10,9 @@ value, whatever the platform."""
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 
 import pytest
-from conftest import render, run_generated_tests
+from conftest import assert_own_suite_and_lint_pass, render
 from pairwise import all_pairs
 
 FACTORS = {
@@ -50,14 +48,8 @@ def test_all_pairs_covers_every_pair_by_default():
 @pytest.mark.slow
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda a: "-".join(str(v) for v in a.values()))
 def test_generated_repo_passes_its_own_tests(tmp_path, answers):
-    repo = render(tmp_path / "svc", **answers)
-    result = run_generated_tests(repo)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
-    # The generated CI's lint job, as it runs it.
-    for lint in (["check", "."], ["format", "--check", "."]):
-        ruff = subprocess.run([sys.executable, "-m", "ruff", *lint], cwd=repo, capture_output=True, text=True)
-        assert ruff.returncode == 0, ruff.stdout[-3000:]
+    assert_own_suite_and_lint_pass(render(tmp_path / "svc", **answers))
+
 
 
 @pytest.mark.slow
@@ -70,7 +62,4 @@ def test_generated_repo_passes_its_own_tests(tmp_path, answers):
     ids=("platform", "shared-service"),
 )
 def test_a_platform_and_a_shared_service_pass_their_own_tests(tmp_path, answers):
-    repo = render(tmp_path / "repo", **answers)
-    result = run_generated_tests(repo)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+    assert_own_suite_and_lint_pass(render(tmp_path / "repo", **answers))

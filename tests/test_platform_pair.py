@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import yaml
-from conftest import render
+from conftest import assert_own_suite_and_lint_pass, render
 from platform_pair import run_pair
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
@@ -123,3 +123,11 @@ def test_a_job_off_the_platforms_runners_is_reported(pair, tmp_path):
     findings = check_repository(RepositoryView(copy_, views), only=["hosted-jobs-run-on-platform-runners"])
     assert findings and all("the platform's runners are 'platform-prod'" in f.message for f in findings)
     assert yaml.safe_load(deploy.read_text())  # still a workflow: only the label changed
+
+
+@pytest.mark.slow
+def test_the_platform_passes_its_own_suite_and_lint(pair):
+    """The platform repository's own test command (its stacks, its bootstrap program, the deployability
+    rules over its workflows) and its CI's lint job, as generated."""
+    platform, _, _ = pair
+    assert_own_suite_and_lint_pass(platform)

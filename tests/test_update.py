@@ -80,8 +80,13 @@ def v2_changes(repo: Path) -> None:
     )
 
 
+PLATFORM_RUNBOOKS = "platform/docs/runbooks.md.jinja"
+PLATFORM_V3_LINE = "Each runbook is reviewed after the incident that used it."
+
+
 def v3_changes(repo: Path) -> None:
     edit(repo / "template" / "docs" / "slo.md.jinja", "## Review cadence", "## Review cadence\n\n- Yearly: the SLA.")
+    edit(repo / PLATFORM_RUNBOOKS, "route to its team.\n", f"route to its team. {PLATFORM_V3_LINE}\n")
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +325,24 @@ def test_changing_answers_on_update_moves_every_artifact_keeps_team_files_and_re
     result = copier(repo, "update", "--trust", "--defaults", "--data", "monitoring_level=comprehensive")
     assert "failed from eu-west-1 only; see INC-7." in note.read_text() and not retired.exists()
     assert "restored docs/runbooks/notes/SyntheticProbeFailing.md" in result.stderr
+
+
+def test_a_platform_repository_updates_keeping_its_edits(template, tmp_path):
+    """kind platform: generated at v2.0.0, edited, updated to the newest release; v3's change to the
+    platform's runbooks arrives beside the team's own, nothing of the team's is lost."""
+    repo = generate(template, tmp_path / "platform", "v2.0.0", kind="platform", project_name="Platform")
+    runbooks, stack, readme = repo / "docs" / "runbooks.md", repo / "Pulumi.prod.yaml", repo / "README.md"
+    runbooks.write_text(runbooks.read_text() + "\n## Team notes\n\n- 2025-05: node group rotation takes 40 min.\n")
+    stack.write_text(stack.read_text() + "  platform:cost-centre: cc-9\n")
+    edit(readme, "## Onboarding a service\n", "## Onboarding a service\n\nAsk in #platform first.\n")
+    commit_all(repo, "Local edits")
+
+    result = copier(repo, "update", "--trust", "--defaults")
+
+    assert "2025-05: node group rotation takes 40 min." in runbooks.read_text()
+    assert PLATFORM_V3_LINE in runbooks.read_text()
+    assert "platform:cost-centre: cc-9" in stack.read_text() and "Ask in #platform first." in readme.read_text()
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v3.0.0" and answers["kind"] == "platform"
+    assert not (repo / "app").exists() and (repo / ".github" / "workflows" / "deploy.yml").is_file()
+    assert conflicts_listed(result.stderr) == [] and "No conflicts" in result.stderr

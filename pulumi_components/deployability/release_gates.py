@@ -5,7 +5,8 @@ every deploy workflow job that runs `pulumi up` on production needs (directly or
 jobs) a job that runs Locust against staging's public endpoint (the stack's `base_url` output)
 and then `scripts/load_test_gate.py`, and that job needs the job that deploys staging. A gate
 that runs beside the production deploy, before staging is deployed, or against another host
-blocks nothing.
+blocks nothing. A platform repository (its stacks' `kind: platform`) serves no endpoint of its own:
+each service it hosts gates its own releases, so there is nothing to load-test before the platform's.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from . import RepositoryView, repository_rule
+from . import RepositoryView, StackView, repository_rule
 from .pipelines import commands, workflow_jobs
 
 GATE = "scripts/load_test_gate.py"
 LOCUST_HOST = re.compile(r"\blocust\b[^\n]*?--host[ =](\S+)")
+
+
+def is_platform(stack: StackView) -> bool:
+    """A stack of a platform repository (`<project>:kind: platform` in its config)."""
+    return stack.config.get(f"{stack.service}:kind") == "platform"
 
 
 def _runs(job: Mapping[str, Any]) -> list[str]:
@@ -73,7 +79,7 @@ def _gates_staging(job: Mapping[str, Any], base_url: str) -> str | None:
     "the SLO gate, after the staging deploy.",
 )
 def production_waits(repo: RepositoryView) -> Iterator[tuple[str, str]]:
-    if "staging" not in repo.stacks or "prod" not in repo.stacks:
+    if "staging" not in repo.stacks or "prod" not in repo.stacks or is_platform(repo.stacks["staging"]):
         return
     base_url = str(repo.stacks["staging"].outputs.get("base_url") or "")
     by_file: dict[str, dict[str, Mapping[str, Any]]] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plan import ServicePlan
-from .vocabulary import Cluster, Platform
+from .vocabulary import Cluster, Kind, Platform
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class ServiceFacts:
     has_cluster: bool
     # The workload deploys into the platform team's cluster and reads it from the platform's stack.
     shared_cluster: bool
-    # CI builds, scans and pushes a container image, passed to `pulumi up` by digest.
+    # CI builds, scans and pushes a container image, passed to `pulumi up` by digest (a service's:
+    # a platform runs no workload of its own).
     builds_image: bool
     # Alerts are Prometheus rules routed by Alertmanager; otherwise CloudWatch alarms notify SNS topics.
     alerts_via_prometheus: bool
@@ -47,7 +48,7 @@ def service_facts(plan: ServicePlan) -> ServiceFacts:
         runs_on_lambda=answers.platform == Platform.AWS_LAMBDA,
         has_cluster=kubernetes and not shared,
         shared_cluster=shared,
-        builds_image=kubernetes,
+        builds_image=kubernetes and answers.kind == Kind.SERVICE,
         alerts_via_prometheus=kubernetes,
         standby_created_by_workflow=not kubernetes,
     )

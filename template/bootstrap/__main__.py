@@ -8,6 +8,10 @@ by an admin (README, "Deploy"):
 - GitHub: an environment per stack (production behind required reviewers, deploys from main only)
   and every Actions variable and secret the workflows read.
 
+A platform repository (kind platform) runs this program too: its roles, under the names its cluster's
+access entries give (identity.py), may change a platform's network, cluster and add-on roles; the
+secret of its runners is made here; it has no registry and no database.
+
 `pulumi up` of the service stacks needs all of it; none of it is in their state, so destroying an
 environment never removes the roles that would rebuild it.
 """
@@ -39,7 +43,7 @@ from components._base import child, policy_json, type_token  # noqa: E402
 from components.kms import kms_key  # noqa: E402
 from settings import from_config, reviewers  # noqa: E402
 
-CONFIG_KEYS = ("service", "platform", "pulumi_backend", "repository", "database", "state_bucket", "dr_region")
+CONFIG_KEYS = ("kind", "service", "platform", "pulumi_backend", "repository", "database", "state_bucket", "dr_region")
 OBJECT_KEYS = ("environments", "prod_reviewers", "tags")
 RESTORE_TEST_VARIABLE = "AWS_RESTORE_TEST_ROLE"
 PULUMI_TOKEN_SECRET = "PULUMI_ACCESS_TOKEN"
@@ -146,7 +150,7 @@ class EnvironmentAccess(pulumi.ComponentResource):
                 ContainerRegistryArgs(name=identity.image_repository_name(service, env), tags=env_tags),
                 opts=child(self),
             )
-            if settings.platform == "aws-eks"
+            if settings.ships_images
             else None
         )
         deploy_name = identity.deploy_role_name(service, env)
@@ -172,6 +176,7 @@ class EnvironmentAccess(pulumi.ComponentResource):
                     registry_arn=a[2],
                     state_bucket=settings.state_bucket if backend else None,
                     secrets_key_arn=a[3],
+                    kind=settings.kind,
                 ),
                 a[4],
             )
@@ -372,8 +377,9 @@ if settings.pulumi_backend == "pulumi-cloud":
 pulumi.export("github_oidc_provider_arn", oidc_provider_arn)
 pulumi.export("deploy_role_arns", {env: access.deploy_role.arn for env, access in environments.items()})
 pulumi.export("preview_role_arns", {env: access.preview_role.arn for env, access in environments.items()})
-if settings.platform == "aws-eks":
+if settings.ships_images:
     pulumi.export("image_repository_urls", {env: a.registry.repository_url for env, a in environments.items()})
+if settings.platform == "aws-eks":
     pulumi.export("runner_credentials_secrets", {env: a.runner_secret.name for env, a in environments.items()})
 if backend:
     pulumi.export("state_bucket", backend.bucket.bucket)

@@ -9,9 +9,10 @@ Pure functions over names (no Pulumi), so the tests read them directly.
   `repo:<owner>/<repo>:ref:refs/heads/main` for scheduled jobs on main (drift, restore test).
 - Preview (read-only): AWS's ReadOnlyAccess plus the Pulumi state it must read and lock; a deny
   keeps object and secret reads out of it.
-- Deploy: the lifecycle actions of the AWS services the service stack is made of, in its regions;
-  IAM writes only on roles and policies named after the environment; passing roles only to the
-  services that use them; pushes only to the environment's registry (EKS). A permissions boundary caps
+- Deploy: the lifecycle actions of the AWS services the stack is made of (a service's, or a
+  platform's: KIND_SERVICES), in its regions; IAM writes only on roles and policies named after the
+  environment; passing roles only to the services that use them; pushes only to the environment's
+  registry (a service on EKS). A permissions boundary caps
   it and denies what would let it widen its own rights or touch what the bootstrap owns.
 """
 
@@ -179,6 +180,10 @@ PLATFORM_SERVICES = {
         "budgets",
     ),
 }
+# A platform repository's stacks (platform_cluster.py): the network, the cluster, its nodes and
+# add-on roles, their keys and logs. Helm releases and Kubernetes objects go through the cluster's
+# API (the deploy role's access entry), not IAM. No registry, database, edge or alarms of its own.
+KIND_SERVICES = {"platform": ("ec2", "eks", "kms", "logs")}
 DATABASE_SERVICES = ("rds", "ec2")
 GLOBAL_SERVICES = ("route53",)  # IAM, also global, has statements of its own
 
@@ -211,6 +216,7 @@ class Scope:
     registry_arn: str | None  # the environment's ECR repository (EKS)
     state_bucket: str | None = None  # s3 backend only
     secrets_key_arn: str | None = None  # s3 backend only
+    kind: str = "service"  # or platform (KIND_SERVICES)
 
     @property
     def prefix(self) -> str:
@@ -250,10 +256,10 @@ def preview_claims() -> tuple[str, ...]:
     return (PULL_REQUEST, MAIN)
 
 
-def services(platform: str, database: bool) -> tuple[str, ...]:
+def services(platform: str, database: bool, kind: str = "service") -> tuple[str, ...]:
     if platform not in PLATFORM_SERVICES:
         raise ValueError(f"platform must be one of {', '.join(PLATFORM_SERVICES)}; got {platform!r}")
-    chosen = list(PLATFORM_SERVICES[platform])
+    chosen = list(KIND_SERVICES.get(kind, PLATFORM_SERVICES[platform]))
     if database:
         chosen += DATABASE_SERVICES
     return tuple(dict.fromkeys(chosen))
@@ -328,7 +334,9 @@ def deploy_policy(scope: Scope) -> str:
 
 
 def _actions(scope: Scope, *, regional: bool) -> list[str]:
-    chosen = [svc for svc in services(scope.platform, scope.database) if (svc not in GLOBAL_SERVICES) is regional]
+    chosen = [
+        svc for svc in services(scope.platform, scope.database, scope.kind) if (svc not in GLOBAL_SERVICES) is regional
+    ]
     return sorted({f"{svc}:{verb}" for svc in chosen for verb in SERVICE_ACTIONS[svc]})
 
 

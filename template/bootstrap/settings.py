@@ -1,7 +1,9 @@
 """The bootstrap stack's config, read and checked before anything is created.
 
-`Pulumi.bootstrap.yaml` carries what the template answers decided (service, platform,
-environments, backend); the admin adds who they are on GitHub with `pulumi config set`.
+`Pulumi.bootstrap.yaml` carries what the template answers decided (kind, service, platform,
+environments, backend); the admin adds who they are on GitHub with `pulumi config set`. A platform
+repository (kind platform) runs the same program for its own pipelines: no image registry and no
+database, and its deploy role may change what a platform is made of (access.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 BACKENDS = ("pulumi-cloud", "s3")
+KINDS = ("service", "platform")
 PLATFORMS = ("aws-eks", "aws-lambda")
 MAX_REVIEWERS = 6  # GitHub's limit of required reviewers per environment
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -37,6 +40,7 @@ class Settings:
     state_bucket: str | None = None
     dr_region: str | None = None
     github_oidc_provider_arn: str | None = None  # adopt the account's existing provider
+    kind: str = "service"  # or platform: the repository of a shared cluster (no images, no database)
 
     @property
     def owner(self) -> str:
@@ -45,6 +49,11 @@ class Settings:
     @property
     def repository_name(self) -> str:
         return self.repository.split("/")[1]
+
+    @property
+    def ships_images(self) -> bool:
+        """A service on EKS pushes images to a registry per environment; a platform and Lambda do not."""
+        return self.kind == "service" and self.platform == "aws-eks"
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -56,6 +65,12 @@ class Settings:
 
         if not _REPOSITORY.match(self.repository):
             fail("repository", f"must be the GitHub repository as <owner>/<name>; got {self.repository!r}")
+        if self.kind not in KINDS:
+            fail("kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        if self.kind == "platform" and (self.platform != "aws-eks" or self.database):
+            fail(
+                "kind", f"platform runs on aws-eks without a database; got {self.platform!r}, database {self.database}"
+            )
         if self.platform not in PLATFORMS:
             fail("platform", f"must be one of {', '.join(PLATFORMS)}; got {self.platform!r}")
         if self.pulumi_backend not in BACKENDS:
@@ -102,6 +117,7 @@ def from_config(values: Mapping[str, Any], region: str) -> Settings:
         state_bucket=values.get("state_bucket") or None,
         dr_region=values.get("dr_region") or None,
         github_oidc_provider_arn=values.get("github_oidc_provider_arn") or None,
+        kind=str(values.get("kind") or "service"),
     )
 
 

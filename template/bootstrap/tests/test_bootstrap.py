@@ -27,6 +27,7 @@ PROJECT, CONFIG = bootstrap_config(ROOT)
 SERVICE = CONFIG[f"{PROJECT}:service"]
 ENVIRONMENTS = CONFIG[f"{PROJECT}:environments"]
 REPOSITORY = CONFIG[f"{PROJECT}:repository"]
+KIND = CONFIG.get(f"{PROJECT}:kind", "service")  # a platform repository runs this program too
 
 
 @cache
@@ -84,8 +85,8 @@ def test_each_environment_has_its_roles_trusting_only_this_repository(env):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_eks_environment_has_its_registry_before_the_first_deploy(env):
     names = {r.inputs["name"] for r in of_type("aws:ecr/repository:Repository")}
-    if CONFIG[f"{PROJECT}:platform"] != "aws-eks":
-        assert not names, "a Lambda function ships as a zip: no registry"
+    if CONFIG[f"{PROJECT}:platform"] != "aws-eks" or KIND == "platform":
+        assert not names, "a Lambda function ships as a zip, a platform ships no image: no registry"
         return
     assert identity.image_repository_name(SERVICE, env) in names
 
@@ -190,6 +191,7 @@ def test_managed_policies_fit_iam_size_limits():
         ("prod_reviewers", [], "1 to 6 reviewers"),
         ("prod_reviewers", ["alice"], "user:<login> or team:<slug>"),
         ("github_oidc_provider_arn", "arn:aws:iam::1:oidc-provider/example.com", "token.actions.githubusercontent.com"),
+        ("kind", "cluster", "one of service, platform"),
     ],
 )
 def test_bad_admin_config_is_refused_naming_the_key(key, value, message):

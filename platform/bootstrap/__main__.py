@@ -1,0 +1,1 @@
+../../template/bootstrap/__main__.py

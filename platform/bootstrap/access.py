@@ -1,0 +1,1 @@
+../../template/bootstrap/access.py

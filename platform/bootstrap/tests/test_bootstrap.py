@@ -1,0 +1,1 @@
+../../../template/bootstrap/tests/test_bootstrap.py

@@ -1,0 +1,1 @@
+../../../template/infra/tests/test_deployability.py

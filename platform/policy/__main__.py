@@ -1,0 +1,1 @@
+../../template/policy/__main__.py

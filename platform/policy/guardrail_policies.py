@@ -1,0 +1,1 @@
+../../template/policy/guardrail_policies.py

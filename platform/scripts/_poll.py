@@ -1,0 +1,1 @@
+../../template/scripts/_poll.py

@@ -1,0 +1,1 @@
+../../template/scripts/github_report.py
