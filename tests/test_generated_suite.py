@@ -51,7 +51,6 @@ def test_generated_repo_passes_its_own_tests(tmp_path, answers):
     assert_own_suite_and_lint_pass(render(tmp_path / "svc", **answers))
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "answers",
