@@ -22,9 +22,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
+
+from pulumi_components.reliability import Answers, plan_service
+from pulumi_components.reliability.facts import ServiceFacts, service_facts
+from pulumi_components.reliability.vocabulary import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template"
@@ -45,6 +50,12 @@ def template_lock(lock: str, platform: str) -> Path:
     return TEMPLATE / lock
 
 
+def _facts(platform: str) -> ServiceFacts:
+    """What the requirements templates branch on, for a service on `platform`."""
+    answers = Answers(project_name="Lock", service_slug="lock", team="lock", owner_email="lock@example.com")
+    return service_facts(plan_service(replace(answers, platform=Platform(platform))))
+
+
 def render_inputs(platform: str, into: Path) -> None:
     """The requirements files as a repo generated for `platform` has them."""
     for name in LOCKS:
@@ -52,7 +63,9 @@ def render_inputs(platform: str, into: Path) -> None:
         text = (
             source.read_text()
             if source.exists()
-            else jinja2.Template(Path(f"{source}.jinja").read_text()).render(platform=platform)
+            else jinja2.Template(Path(f"{source}.jinja").read_text()).render(
+                platform=platform, service_facts=lambda: _facts(platform)
+            )
         )
         (into / name).parent.mkdir(parents=True, exist_ok=True)
         (into / name).write_text(text if text.endswith("\n") else text + "\n")
