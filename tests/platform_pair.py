@@ -9,6 +9,22 @@ from typing import Any, NamedTuple
 from pulumi_components.reliability.contract import PlatformContract
 from pulumi_components.testing import RELEASE_IMAGE, ProgramRun, run_program, stack_config
 
+# The platform the tests render: one answer set, so every test that needs a platform shares one render
+# (conftest.render caches by answers). At 99.99 and comprehensive, the most the platform builds.
+PLATFORM = {
+    "kind": "platform",
+    "project_name": "Platform",
+    "team": "acme",
+    "sla": 99.99,
+    "monitoring_level": "comprehensive",
+}
+PLATFORM_STACK = "acme/platform/{env}"
+
+
+def shared_service(**answers: Any) -> dict[str, Any]:
+    """The answers of a service named Shop on PLATFORM's cluster, with `answers` on top."""
+    return {"project_name": "Shop", "team": "acme", "cluster": "shared", "platform_stack": PLATFORM_STACK} | answers
+
 
 class PairRun(NamedTuple):
     platform_config: dict[str, Any]

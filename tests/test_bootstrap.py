@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import render
+from platform_pair import PLATFORM
 
 from pulumi_components import identity
 from pulumi_components.deployability import RepositoryView, check_repository
@@ -136,7 +137,7 @@ def test_a_platforms_bootstrap_makes_the_roles_its_cluster_names_and_no_service_
     """kind platform: the same program, with the platform's names, permissions fit for a cluster, the
     runners' secret, and neither registry nor restore-test role; a platform with a database is refused."""
     # The platform of tests/test_platform_pair.py: one render for both.
-    root = render(tmp_path / "platform", kind="platform", project_name="Platform", team="acme", sla=99.95)
+    root = render(tmp_path / "platform", **PLATFORM)
     view = bootstrap_view(root)
     roles = {r.inputs["name"] for r in view.of_type("aws:iam/role:Role")}
     envs = ("dev", "staging", "prod")

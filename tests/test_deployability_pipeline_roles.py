@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import render
+from platform_pair import PLATFORM
 
 from pulumi_components import identity
 from pulumi_components.deployability import RepositoryView, StackView, check_repository, stack_view
@@ -26,9 +27,7 @@ PREVIEW = identity.preview_role_name("platform", "prod")
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> tuple[Path, StackView, StackView]:
     # The platform of tests/test_platform_pair.py: one render for both.
-    root = render(
-        tmp_path_factory.mktemp("roles") / "platform", kind="platform", project_name="Platform", team="acme", sla=99.95
-    )
+    root = render(tmp_path_factory.mktemp("roles") / "platform", **PLATFORM)
     config = stack_config(root / "Pulumi.prod.yaml")
     run = run_program(root / "infra", project="platform", stack="prod", config=config)
     return root, stack_view("platform", "prod", run, config), bootstrap_view(root)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import render
+from platform_pair import PLATFORM
 
 LINT = Path(__file__).parent / "lint"
 BIN = Path(sys.executable).parent
@@ -23,7 +24,7 @@ COMBINATIONS = [
     dict(platform="aws-lambda", monitoring_level="standard", database="postgres", sla=99.9,
          deployment_strategy="rolling", oncall="email"),
     # A platform repository: the render tests/test_platform_pair.py makes, shared through the cache.
-    dict(kind="platform", project_name="Platform", team="acme", sla=99.95),
+    PLATFORM,
 ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import shutil
 import pytest
 import yaml
 from conftest import assert_own_suite_and_lint_pass, render
-from platform_pair import run_pair
+from platform_pair import PLATFORM, run_pair
 
 from pulumi_components.deployability import RepositoryView, check_repository, check_stack, stack_view
 from pulumi_components.deployability.reachability import scale_set_names
@@ -27,7 +27,7 @@ ENVS = ("dev", "staging", "prod")
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("pair")
-    platform = render(root / "platform", kind="platform", project_name="Platform", team=ORG, sla=99.95)
+    platform = render(root / "platform", **PLATFORM)
     service = render(
         root / "shop",
         project_name="Shop",

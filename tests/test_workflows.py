@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, render
+from platform_pair import PLATFORM
 
 from pulumi_components import identity
 from pulumi_components.deployability import REPOSITORY_RULES, RepositoryView, check_repository
@@ -67,7 +68,6 @@ def repos(tmp_path_factory) -> dict[str, Path]:
 
 
 # A platform repository (kind platform): the render tests/test_platform_pair.py makes, shared through the cache.
-PLATFORM = dict(kind="platform", project_name="Platform", team="acme", sla=99.95)
 PLATFORM_WORKFLOWS = {"ci", "preview", "deploy", "drift", "template-update"}
 
 
