@@ -68,7 +68,8 @@ def base(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DB_HOST", raising=False)
     running = make_server("127.0.0.1", 0, serve(routing.State()), handler_class=_QuietHandler)
-    thread = threading.Thread(target=running.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for serve_forever's next look at its flag (0.5 s by default).
+    thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{running.server_port}"
     running.shutdown()

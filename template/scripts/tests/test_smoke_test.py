@@ -57,7 +57,8 @@ def servers(certificate):
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(cert), str(key))
             server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for serve_forever's next look at its flag (0.5 s by default).
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         started.append(server)
         port = server.server_address[1]
         return f"{'https' if tls else 'http'}://127.0.0.1:{port}", port
