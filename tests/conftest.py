@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import jinja2
 import pytest
 import yaml
 from copier import run_copy
@@ -68,6 +69,41 @@ def template_snapshot() -> Path:
     return _publish(copy_template, "template")
 
 
+# The Environment settings that change what Jinja compiles a template source into.
+_SYNTAX = (
+    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized",
+)  # fmt: skip
+_compiled: dict[tuple[Any, ...], Any] = {}
+_jinja_compile = jinja2.Environment.compile
+
+
+def _compile_once(
+    env: jinja2.Environment,
+    source: Any,
+    name: str | None = None,
+    filename: str | None = None,
+    raw: bool = False,
+    defer_init: bool = False,
+) -> Any:
+    """`Environment.compile`, once per source and syntax in a test process. Copier makes a new Jinja
+    Environment for every render and compiles every file and path name again (about 1,800 templates,
+    half a render's CPU); the code object Jinja makes depends only on the source, the names and
+    the syntax settings, so each render after the first reuses it. Rendered trees are unchanged:
+    tests/test_examples.py compares renders with the examples, which are rendered without this."""
+    if raw or not isinstance(source, str) or callable(env.autoescape):
+        return _jinja_compile(env, source, name, filename, raw, defer_init)
+    syntax = tuple(getattr(env, setting) for setting in _SYNTAX)
+    extensions = tuple(sorted(env.extensions))
+    key = (source, name, filename, defer_init, env.autoescape, syntax, extensions)
+    if key in _compiled:
+        env.preprocess(source, name, filename)  # the extensions' hooks (Copier's yield tag resets its state)
+    else:
+        _compiled[key] = _jinja_compile(env, source, name, filename, raw, defer_init)
+    return _compiled[key]
+
+
 def render_fresh(dst: Path, **answers: Any) -> Path:
     """Render this checkout into `dst` with `answers` on top of the questionnaire's defaults.
 
@@ -78,7 +114,7 @@ def render_fresh(dst: Path, **answers: Any) -> Path:
     nearest = next(folder for folder in (dst, *dst.parents) if folder.is_dir())
     in_git = subprocess.run(["git", "-C", str(nearest), "rev-parse"], capture_output=True).returncode == 0
     skip_index_sync = nullcontext() if in_git else mock.patch.object(Worker, "_sync_git_index_executable_bit")
-    with skip_index_sync:
+    with skip_index_sync, mock.patch.object(jinja2.Environment, "compile", _compile_once):
         run_copy(
             str(template_snapshot()),
             dst,
