@@ -91,7 +91,8 @@ def _compile_once(
     Environment for every render and compiles every file and path name again (about 1,800 templates,
     half a render's CPU); the code object Jinja makes depends only on the source, the names and
     the syntax settings, so each render after the first reuses it. Rendered trees are unchanged:
-    tests/test_examples.py compares renders with the examples, which are rendered without this."""
+    tests/test_examples.py compares renders with the examples, which are rendered without this.
+    Installed for the whole session by `_jinja_compiles_once`."""
     if raw or not isinstance(source, str) or callable(env.autoescape):
         return _jinja_compile(env, source, name, filename, raw, defer_init)
     syntax = tuple(getattr(env, setting) for setting in _SYNTAX)
@@ -104,6 +105,13 @@ def _compile_once(
     return _compiled[key]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _jinja_compiles_once() -> Any:
+    """Every Copier run of the session (renders, copies and updates of older versions) shares compiles."""
+    with mock.patch.object(jinja2.Environment, "compile", _compile_once):
+        yield
+
+
 def render_fresh(dst: Path, **answers: Any) -> Path:
     """Render this checkout into `dst` with `answers` on top of the questionnaire's defaults.
 
@@ -114,7 +122,7 @@ def render_fresh(dst: Path, **answers: Any) -> Path:
     nearest = next(folder for folder in (dst, *dst.parents) if folder.is_dir())
     in_git = subprocess.run(["git", "-C", str(nearest), "rev-parse"], capture_output=True).returncode == 0
     skip_index_sync = nullcontext() if in_git else mock.patch.object(Worker, "_sync_git_index_executable_bit")
-    with skip_index_sync, mock.patch.object(jinja2.Environment, "compile", _compile_once):
+    with skip_index_sync:
         run_copy(
             str(template_snapshot()),
             dst,
