@@ -156,7 +156,7 @@ def _layout(plan: ServicePlan) -> tuple[Row, ...]:
         ),
         ("`app/`", f"the service: `/healthz`, `/readyz`, {_app(plan)}; its tests in `app/tests/`"),
     ]
-    if facts.runs_on_kubernetes:
+    if facts.has_cluster:  # a shared cluster's add-ons are the platform's
         rollouts = "" if answers.deployment_strategy == DeploymentStrategy.ROLLING else ", argo-rollouts"
         add_ons = f"load balancer controller, external-secrets, metrics-server{rollouts}"
         rows.append(("`deploy/`", f"Helm values of the cluster add-ons ({add_ons})"))
@@ -225,10 +225,12 @@ def _release(prod: EnvironmentPlan) -> str:
     return "A release is a rolling update that never removes a pod before its replacement is ready."
 
 
-# The deploy guide's steps before the release; Kubernetes adds the runners' GitHub App and the
-# first `pulumi up` from a workstation (the cluster API is private until the runners exist).
+# The deploy guide's steps before the release; a cluster of its own adds the runners' GitHub App
+# and the first `pulumi up` from a workstation (the cluster API is private until the runners exist);
+# a shared cluster adds the platform admin's first `pulumi up` (onboarding, docs/platform.md).
 STEPS_BEFORE_RELEASE = 7
 KUBERNETES_FIRST_DEPLOY_STEPS = 2
+SHARED_CLUSTER_FIRST_DEPLOY_STEPS = 1
 
 
 def _monitoring_files(plan: ServicePlan) -> tuple[Row, ...]:
@@ -395,7 +397,13 @@ def readme_facts(plan: ServicePlan, platform_stack: str = "", pulumi_backend: st
     """The README's rows for `plan`; `platform_stack` and `pulumi_backend` are the answers the
     service's model does not hold (the platform's stack name, where the state lives)."""
     facts = service_facts(plan)
-    extra_steps = KUBERNETES_FIRST_DEPLOY_STEPS if facts.runs_on_kubernetes else 0
+    extra_steps = (
+        KUBERNETES_FIRST_DEPLOY_STEPS
+        if facts.has_cluster
+        else SHARED_CLUSTER_FIRST_DEPLOY_STEPS
+        if facts.shared_cluster
+        else 0
+    )
     return ReadmeFacts(
         chosen=_chosen(plan, platform_stack),
         per_environment=_per_environment(plan),
