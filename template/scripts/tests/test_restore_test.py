@@ -255,6 +255,17 @@ def test_nothing_is_migrated_when_the_restore_fails(github):
     assert cli.called("aws", "rds", "delete-db-instance")
 
 
+def restore_through_the_function(invoke):
+    """A restore whose migrations run in the Lambda function: `invoke(command)` answers `aws lambda invoke`."""
+    cli = migrating_cli(COMPLETE)
+    fake = cli.__call__
+    verdict = restore_and_migrate(
+        lambda command: invoke(command) if command[:3] == ["aws", "lambda", "invoke"] else fake(command),
+        lambda runner, clock: LambdaMigrator(runner, function="svc-prod", qualifier="live"),
+    )
+    return verdict, cli
+
+
 def test_lambda_the_function_migrates_the_copy_its_event_names(github):
     events = []
 
@@ -263,12 +274,7 @@ def test_lambda_the_function_migrates_the_copy_its_event_names(github):
         Path(command[-1]).write_text(json.dumps({"applied": [], "version": "0001_create_visits"}))
         return json.dumps({"StatusCode": 200, "ExecutedVersion": "7"})
 
-    cli = migrating_cli(COMPLETE)
-    fake = cli.__call__
-    verdict = restore_and_migrate(
-        lambda command: invoke(command) if command[:3] == ["aws", "lambda", "invoke"] else fake(command),
-        lambda runner, clock: LambdaMigrator(runner, function="svc-prod", qualifier="live"),
-    )
+    verdict, cli = restore_through_the_function(invoke)
     assert verdict.ok and "schema version 0001_create_visits" in verdict.message
     (modify,) = [f for f in cli.files if "MasterUserPassword" in f]
     target = {"host": COPY["Address"], "port": 5432, "user": "app_admin", "password": modify["MasterUserPassword"]}
@@ -282,12 +288,7 @@ def test_lambda_a_function_error_fails_the_test(github):
         Path(command[-1]).write_text(json.dumps({"errorMessage": "0002_x (up) failed and was rolled back: boom"}))
         return json.dumps({"StatusCode": 200, "FunctionError": "Unhandled"})
 
-    cli = migrating_cli(COMPLETE)
-    fake = cli.__call__
-    verdict = restore_and_migrate(
-        lambda command: invoke(command) if command[:3] == ["aws", "lambda", "invoke"] else fake(command),
-        lambda runner, clock: LambdaMigrator(runner, function="svc-prod", qualifier="live"),
-    )
+    verdict, cli = restore_through_the_function(invoke)
     assert not verdict.ok and "0002_x (up) failed and was rolled back" in verdict.message
     assert cli.called("aws", "rds", "delete-db-instance")
 
