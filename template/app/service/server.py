@@ -14,6 +14,7 @@ worker answers a scrape with the pod's totals, including those of workers that h
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import random
@@ -90,7 +91,7 @@ class Metrics:
             # process_* series are left out: they would describe whichever worker answered; the
             # container's CPU and memory come from the kubelet's cAdvisor metrics.
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            _WorkerFiles(registry)
         else:
             registry = CollectorRegistry()
             registry.register(_Own(self.registry))
@@ -98,6 +99,17 @@ class Metrics:
         if config.database_address() is not None:
             registry.register(DependencyCollector())
         return generate_latest(registry)
+
+
+class _WorkerFiles(multiprocess.MultiProcessCollector):
+    """Every worker's series, from its files, leaving out a file a worker has only begun to create: a
+    worker opens its file before sizing it, so a scrape in another worker can find it empty, and
+    prometheus-client then fails to read its header (a 500 for the whole scrape). An empty file holds
+    no value yet, so nothing is lost."""
+
+    def collect(self) -> Iterable[Any]:
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if os.path.getsize(path) > 0]
+        return self.merge(files, accumulate=True)
 
 
 class _Own(Collector):

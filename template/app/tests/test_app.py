@@ -241,3 +241,20 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(gunicorn):
     assert messages[-1] == "stopped" and messages.index("request") < messages.index("stopped")
     (request,) = [line for line in app.lines if line["message"] == "request"]
     assert len(request["trace_id"]) == 32  # its span is made even when no collector is configured
+
+
+def test_a_scrape_skips_a_worker_file_still_being_created(tmp_path):
+    """A worker opens its metrics file before sizing it: a scrape in another worker that finds it
+    empty still answers, with every other worker's series."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.mmap_dict import MmapedDict
+    from service.server import _WorkerFiles
+
+    written = MmapedDict(str(tmp_path / "counter_1.db"))
+    key = json.dumps(("http_requests", "http_requests_total", {"code": "200"}, "Requests."))
+    written.write_value(key, 3.0, 0.0)
+    written.close()
+    (tmp_path / "counter_2.db").touch()  # the second worker, between open and truncate
+    registry = CollectorRegistry()
+    _WorkerFiles(registry, path=str(tmp_path))
+    assert 'http_requests_total{code="200"} 3.0' in generate_latest(registry).decode()
