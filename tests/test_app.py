@@ -48,7 +48,10 @@ def get(url: str) -> tuple[int, str]:
 def start(repo: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DB_HOST")}
-    environment |= {"HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1", **env}
+    # A drain bounded well inside stop()'s wait: gunicorn's default here equals it (15 s), so a worker
+    # still holding a keep-alive connection could outlast the wait by the time the arbiter takes to exit.
+    environment |= {"HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1", "GRACEFUL_TIMEOUT_SECONDS": "5"}
+    environment |= env
     process = subprocess.Popen(
         [sys.executable, "-m", "service"], cwd=repo / "app", env=environment, stdout=subprocess.PIPE, text=True
     )
